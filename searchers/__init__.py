@@ -1,0 +1,18 @@
+"""Bayesian optimisation for Ray Tune: a Matern-5/2 GP with log expected improvement.
+
+``GPEISearcher`` (and, once Ray is importable, everything it needs) is imported
+lazily so that the engine (``space``, ``gp``, ``acquisition``, ``optimize``,
+``pending``, ``engine``) stays usable without Ray.
+"""
+
+from __future__ import annotations
+
+__all__ = ["GPEISearcher"]
+
+
+def __getattr__(name: str):
+    if name == "GPEISearcher":
+        from .tune_searcher import GPEISearcher
+
+        return GPEISearcher
+    raise AttributeError(f"module 'searchers' has no attribute {name!r}")

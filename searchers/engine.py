@@ -1,0 +1,131 @@
+"""The Bayesian-optimisation loop without Ray: observations in, next encoded point out.
+
+Shapes: ``u: (d,)`` an encoded, snapped point; ``X: (n, d)``, ``y: (n,)``
+observed points and their values, always to be *maximised* (the Ray adapter
+flips minimised metrics).
+
+``BOEngine.propose`` runs: initial design (scrambled Sobol) until
+``n_initial`` points are observed or pending; then fit the GP, condition on
+pending points, maximise the acquisition, never returning an observed,
+failed or pending point.
+
+Cost at large n is bounded two ways: hyperparameters are refitted on every
+call while ``n <= refit_all_until``, then only when ``n`` has grown by
+``refit_growth`` since the last fit (warm-started, one start); and the fit
+itself uses at most ``fit_subset`` points. The posterior always conditions
+on every observation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import gp
+from .acquisition import ACQUISITIONS
+from .optimize import Objective, OptimizeOptions, maximize
+from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
+from .space import SearchSpace, duplicates_of, sobol
+
+logger = logging.getLogger(__name__)
+
+
+def default_n_initial(dim: int) -> int:
+    """Sobol points before the GP takes over: ``2 d``, between 5 and 20."""
+    return int(min(max(2 * dim, 5), 20))
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    n_initial: int | None = None
+    acquisition: str = "log_ei"
+    pending_strategy: str = DEFAULT_STRATEGY
+    n_starts: int = 3
+    refit_all_until: int = 150
+    refit_growth: float = 1.1
+    fit_subset: int = 300
+    optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
+
+    def __post_init__(self) -> None:
+        if self.acquisition not in ACQUISITIONS:
+            raise ValueError(f"unknown acquisition {self.acquisition!r}; choose one of {sorted(ACQUISITIONS)}")
+        if self.pending_strategy not in STRATEGIES:
+            raise ValueError(f"unknown pending strategy {self.pending_strategy!r}; choose one of {STRATEGIES}")
+        if self.n_initial is not None and self.n_initial < 1:
+            raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")
+
+
+class BOEngine:
+    """Observations and the model; picklable, and deterministic for a given seed and history."""
+
+    def __init__(self, space: SearchSpace, *, seed: int = 0, options: EngineOptions = EngineOptions()):
+        self.space = space
+        self.seed = int(seed)
+        self.options = options
+        self.n_initial = options.n_initial or default_n_initial(space.dim)
+        self.rng = np.random.default_rng(self.seed)
+        self.X = np.empty((0, space.dim))
+        self.y = np.empty(0)
+        self.failed = np.empty((0, space.dim))
+        self.n_sobol = 0
+        self.params: gp.GPParams | None = None
+        self.n_at_fit = 0
+
+    # -- observations -------------------------------------------------------------------
+
+    def observe(self, u: np.ndarray, value: float) -> None:
+        if not math.isfinite(value):
+            raise ValueError(f"observed value must be finite, got {value}")
+        self.X = np.vstack([self.X, self.space.snap(u[None])])
+        self.y = np.append(self.y, float(value))
+
+    def observe_failure(self, u: np.ndarray) -> None:
+        self.failed = np.vstack([self.failed, self.space.snap(u[None])])
+
+    # -- proposals ----------------------------------------------------------------------
+
+    def propose(self, pending: np.ndarray | None = None) -> np.ndarray | None:
+        """The next point ``(d,)``, or None if every configuration is taken."""
+        pending = np.empty((0, self.space.dim)) if pending is None else self.space.snap(pending)
+        exclude = np.vstack([self.X, self.failed, pending])
+        if len(exclude) >= self.space.size:
+            return None
+        if len(self.y) + len(pending) < self.n_initial or len(self.y) < 2:
+            return self._next_sobol(exclude)
+        post = self.posterior(pending)
+        # The incumbent includes the pending fantasies: a believed value above the best
+        # observed one would otherwise leave EI = mean - best > 0 at the pending point itself.
+        best = float(post.y.max())
+        objective = Objective(post, ACQUISITIONS[self.options.acquisition], best)
+        top = self.X[np.argsort(-self.y)[: max(1, min(10, len(self.y) // 4))]]
+        u = maximize(objective, self.space, rng=self.rng, incumbents=top, exclude=exclude,
+                     options=self.options.optimize)
+        return u if u is not None else self._next_sobol(exclude)
+
+    def posterior(self, pending: np.ndarray | None = None) -> gp.Posterior:
+        """The GP on every observation (refitting per schedule), conditioned on ``pending``."""
+        n = len(self.y)
+        grown = n >= self.options.refit_growth * self.n_at_fit
+        refit = self.params is None or n <= self.options.refit_all_until or grown
+        large = n > self.options.refit_all_until
+        post = gp.fit(
+            self.X, self.y, self.space.categorical_mask, rng=self.rng, warm_start=self.params,
+            n_starts=1 if large else self.options.n_starts, fit_subset=self.options.fit_subset, refit=refit,
+        )
+        if refit:
+            self.params, self.n_at_fit = post.params, n
+        if pending is not None and len(pending):
+            post = condition_on_pending(post, pending, self.options.pending_strategy)
+        return post
+
+    def _next_sobol(self, exclude: np.ndarray) -> np.ndarray | None:
+        for _ in range(64):
+            batch = sobol(self.space, 16, seed=self.seed, skip=self.n_sobol)
+            for u in batch:
+                self.n_sobol += 1
+                if not duplicates_of(u[None], exclude)[0]:
+                    return u
+        return None

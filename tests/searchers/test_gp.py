@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+from scipy.optimize import approx_fprime
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+from searchers import gp
+
+
+def _data(n=12, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    y = np.sin(6 * X[:, 0]) + X[:, 1] ** 2 - X[:, 2]
+    return X, y
+
+
+def test_matches_scikit_learn_for_fixed_hyperparameters():
+    X, y = _data()
+    params = gp.GPParams(np.array([0.3, 0.7, 1.5]), signal_var=1.7, noise_var=1e-3, mean=0.0)
+    post = gp.Posterior.build(X, y, np.zeros(3, bool), params)
+    kernel = ConstantKernel(1.7, "fixed") * Matern([0.3, 0.7, 1.5], "fixed", nu=2.5) + WhiteKernel(1e-3, "fixed")
+    ref = GaussianProcessRegressor(kernel, optimizer=None, normalize_y=False).fit(X, y)
+    Xs = np.random.default_rng(1).random((7, 3))
+    mean, var = post.predict(Xs)
+    ref_mean, ref_std = ref.predict(Xs, return_std=True)
+    np.testing.assert_allclose(mean, ref_mean, rtol=1e-8, atol=1e-10)
+    # scikit-learn's std includes the white noise; ours is the latent f's.
+    np.testing.assert_allclose(var + 1e-3, ref_std**2, rtol=1e-7, atol=1e-10)
+
+
+def test_interpolates_noiseless_data_and_covariance_is_psd():
+    X, y = _data(n=15)
+    post = gp.fit(X, y, np.zeros(3, bool), rng=np.random.default_rng(0))
+    mean, var = post.predict(X)
+    units_mean, units_std = post.to_units(mean, var)
+    np.testing.assert_allclose(units_mean, y, atol=1e-2 * np.std(y))
+    assert np.all(units_std < 0.05 * np.std(y))
+    Kf, _ = gp.matern52(gp.sq_dists(X, X, np.zeros(3, bool)), post.params)
+    np.testing.assert_allclose(Kf, Kf.T)
+    assert np.linalg.eigvalsh(Kf).min() > -1e-9
+
+
+def test_hand_computed_two_point_posterior():
+    X = np.array([[0.0], [0.5]])
+    y = np.array([1.0, -1.0])
+    params = gp.GPParams(np.array([0.5]), signal_var=1.0, noise_var=1e-6, mean=0.0)
+    post = gp.Posterior.build(X, y, np.zeros(1, bool), params)
+    k01 = (1 + np.sqrt(5) + 5 / 3) * np.exp(-np.sqrt(5))  # r = 1
+    K = np.array([[1 + 1e-6, k01], [k01, 1 + 1e-6]])
+    ks = np.array([(1 + np.sqrt(5) * 0.5 + 5 / 12) * np.exp(-np.sqrt(5) * 0.5)] * 2)  # x = 0.25, r = 0.5
+    mean, var = post.predict(np.array([[0.25]]))
+    assert mean[0] == pytest.approx(ks @ np.linalg.solve(K, y), abs=1e-12)
+    assert var[0] == pytest.approx(1 - ks @ np.linalg.solve(K, ks), rel=1e-9)
+
+
+def test_marginal_likelihood_gradient_matches_finite_differences():
+    X, y = _data(n=14)
+    X[:, 2] = np.floor(X[:, 2] * 3) / 3 + 1 / 6  # a categorical coordinate
+    z, _, _ = gp.standardise(y)
+    D2 = gp.sq_dists(X, X, np.array([False, False, True]))
+    theta = np.array([-0.5, 0.2, 0.1, 0.3, -3.0, 0.1])
+    _, grad = gp.neg_log_marginal(theta, D2, z)
+    numeric = approx_fprime(theta, lambda t: gp.neg_log_marginal(t, D2, z)[0], 1e-6)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-5)
+
+
+def test_prior_gradient_matches_finite_differences():
+    prior = gp.Prior.default(2)
+    theta = np.array([0.3, -0.8, 0.5, -5.0, 0.4])
+    _, grad = prior.log_density(theta)
+    numeric = approx_fprime(theta, lambda t: prior.log_density(t)[0], 1e-7)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_posterior_gradients_match_finite_differences():
+    X, y = _data(n=10)
+    cat = np.array([False, False, True])
+    post = gp.fit(X, y, cat, rng=np.random.default_rng(0))
+    x = np.array([0.31, 0.62, X[0, 2]])
+    _, _, dmean, dvar = post.predict(x[None], grad=True)
+    for j in (0, 1):
+        def moved(t, j=j):
+            return np.r_[x[:j], t, x[j + 1 :]][None]
+
+        def f_mean(t):
+            return post.predict(moved(t))[0][0]
+
+        def f_var(t):
+            return post.predict(moved(t))[1][0]
+
+        assert dmean[0, j] == pytest.approx(approx_fprime(x[j : j + 1], f_mean, 1e-7)[0], rel=1e-4, abs=1e-7)
+        assert dvar[0, j] == pytest.approx(approx_fprime(x[j : j + 1], f_var, 1e-7)[0], rel=1e-4, abs=1e-7)
+    assert dmean[0, 2] == 0.0 and dvar[0, 2] == 0.0
+
+
+def test_fit_recovers_a_short_lengthscale_and_warm_start_agrees():
+    rng = np.random.default_rng(3)
+    X = rng.random((40, 2))
+    y = np.sin(12 * X[:, 0]) + 0.01 * X[:, 1]
+    cat = np.zeros(2, bool)
+    z, _, _ = gp.standardise(y)
+    params = gp.fit_params(X, z, cat, rng=rng)
+    assert params.lengthscales[0] < 0.5 < params.lengthscales[1]
+    again = gp.fit_params(X, z, cat, rng=rng, warm_start=params, n_starts=1)
+    np.testing.assert_allclose(np.log(again.lengthscales), np.log(params.lengthscales), atol=0.05)
+
+
+def test_cholesky_jitter_is_bounded():
+    K = np.ones((3, 3))  # rank one: needs jitter
+    L = gp.cholesky_with_jitter(K)
+    assert np.allclose(L @ L.T, K, atol=1e-6)
+    with pytest.raises(np.linalg.LinAlgError):
+        gp.cholesky_with_jitter(-np.eye(3))
+
+
+def test_duplicate_inputs_are_handled():
+    X = np.array([[0.2, 0.2]] * 5 + [[0.8, 0.1]])
+    y = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    post = gp.fit(X, y, np.zeros(2, bool), rng=np.random.default_rng(0))
+    mean, var = post.predict(np.array([[0.2, 0.2]]))
+    assert np.isfinite(mean).all() and np.isfinite(var).all()
