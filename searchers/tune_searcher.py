@@ -22,6 +22,7 @@ import math
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,6 +77,7 @@ class GPEISearcher(Searcher):
         self._engine: BOEngine | None = None
         self._pending: dict[str, np.ndarray] = {}
         self._failures: dict[str, str] = {}
+        self._suggest_seconds = 0.0
         if space is not None:
             self._setup(from_tune(space))
 
@@ -98,11 +100,13 @@ class GPEISearcher(Searcher):
             )
         if self._metric is None or self._mode is None:
             raise RuntimeError("GPEISearcher needs metric and mode: set them in TuneConfig or on the searcher")
+        start = time.perf_counter()
         pending = np.array(list(self._pending.values())).reshape(-1, self._engine.space.dim)
         if self._points_to_evaluate:
             u = self._engine.space.snap(self._encode_partial(self._points_to_evaluate.pop(0), pending)[None])[0]
         else:
             u = self._engine.propose(pending)
+        self._suggest_seconds += time.perf_counter() - start
         if u is None:
             return Searcher.FINISHED
         self._pending[trial_id] = u
@@ -178,6 +182,11 @@ class GPEISearcher(Searcher):
     @property
     def n_observations(self) -> int:
         return 0 if self._engine is None else len(self._engine.y)
+
+    @property
+    def suggest_seconds(self) -> float:
+        """Total time spent in ``suggest()`` so far."""
+        return self._suggest_seconds
 
     @property
     def failures(self) -> dict[str, str]:

@@ -1,0 +1,92 @@
+"""The jobs end to end through their command line, on the shared Ray (joined through RAY_ADDRESS)."""
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(module, args, ray_address, tmp_path, *, timeout=600, extra_env=None, wait=True):
+    env = dict(os.environ, RAY_ADDRESS=ray_address, **(extra_env or {}))
+    cmd = [sys.executable, "-m", f"tune_jobs.{module}", "--storage-path", str(tmp_path), *args]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _searcher_state(run_dir: Path) -> dict:
+    (path,) = run_dir.glob("searcher-state-*.pkl")
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+@pytest.mark.parametrize("module, trials", [("torch_mlp", 4), ("mnist_cnn", 2)])
+def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, module, trials):
+    load_log = tmp_path / "loads.txt"
+    out = _run(module, ["--smoke", "--name", "smoke"], ray_session, tmp_path,
+               extra_env={"TUNE_JOBS_LOAD_LOG": str(load_log)})
+    run_dir = tmp_path / "smoke"
+    frame = pd.read_csv(run_dir / "trials.csv")
+    best = json.loads((run_dir / "best.json").read_text())
+    assert len(frame) == trials and (frame["error"].isna() | (frame["error"] == "")).all()
+    assert frame["trial"].tolist() == list(range(1, trials + 1))
+    assert 0.0 < best["test_accuracy"] <= 1.0 and best["best_val_accuracy"] == frame["best_val_accuracy"].max()
+    assert (run_dir / "convergence.png").stat().st_size > 5000
+    assert "test accuracy" in out and "Best config" in out
+    # One load, by the driver; the trials got the data from Ray's object store.
+    assert len(load_log.read_text().splitlines()) == 1
+
+
+def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_session, tmp_path):
+    _run("torch_mlp", ["--smoke", "--name", "asha", "--scheduler", "asha", "--num-samples", "6", "--epochs", "4"],
+         ray_session, tmp_path)
+    frame = pd.read_csv(tmp_path / "asha" / "trials.csv")
+    assert len(frame) == 6
+    assert (frame["epochs_run"] < 4).any(), frame[["trial", "epochs_run"]]
+    state = _searcher_state(tmp_path / "asha")
+    assert len(state["_engine"].y) == 6 and not state["_failures"]
+
+
+def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
+    args = ["--smoke", "--name", "resumable", "--num-samples", "6", "--max-concurrent", "1"]
+    proc = _run("torch_mlp", args, ray_session, tmp_path, wait=False)
+    run_dir = tmp_path / "resumable"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        done = [p for p in run_dir.glob("train_mlp_*/result.json") if p.stat().st_size > 0]
+        if len(done) >= 2:
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished_before = {p.parent.name for p in run_dir.glob("train_mlp_*/result.json") if p.stat().st_size > 0}
+    assert 2 <= len(finished_before) < 6
+    out = _run("torch_mlp", args + ["--resume"], ray_session, tmp_path)
+    frame = pd.read_csv(run_dir / "trials.csv")
+    assert len(frame) == 6 and frame["best_val_accuracy"].notna().all(), out[-2000:]
+    assert len(set(frame["trial_id"])) == 6
+
+
+def test_bad_flags_exit_with_a_message(tmp_path):
+    for args, message in [
+        (["--num-samples", "0"], "--num-samples must be at least 1"),
+        (["--searcher", "bayes"], "invalid choice: 'bayes'"),
+        (["--resume"], "--resume needs --name"),
+        (["--data-dir", str(tmp_path / "none"), "--name", "x"], "does not exist"),
+    ]:
+        proc = subprocess.run([sys.executable, "-m", "tune_jobs.torch_mlp", "--storage-path", str(tmp_path), *args],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0 and message in proc.stderr, (args, proc.stderr[-2000:])
+        assert "Traceback" not in proc.stderr

@@ -1,0 +1,81 @@
+"""Each trainable trains on a few digits inside a real Tuner and reports every epoch; devices follow Ray."""
+
+import warnings
+
+import pytest
+from ray import tune
+
+from tune_jobs import mnist_cnn, torch_mlp, tuning
+from tune_jobs.data import load_mnist
+
+MLP_CONFIG = {"n_layers": 2, "neuron_pct": 0.1, "neuron_shrink": 0.5, "activation": "relu", "dropout": 0.1,
+              "batch_norm": True, "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-5, "batch_size": 64,
+              "epochs": 2}
+CNN_CONFIG = {"conv_blocks": 1, "filters": 8, "kernel_size": 3, "dense_units": 32, "dropout_conv": 0.1,
+              "dropout_dense": 0.2, "optimizer": "rmsprop", "lr": 1e-3, "batch_size": 64, "epochs": 2}
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return load_mnist().subset(500, 200)
+
+
+@pytest.mark.parametrize("job, config", [(torch_mlp.JOB, MLP_CONFIG), (mnist_cnn.JOB, CNN_CONFIG)],
+                         ids=["torch_mlp", "mnist_cnn"])
+def test_trainable_reports_every_epoch_with_a_checkpoint(ray_session, tmp_path, small_data, job, config):
+    tuner = tune.Tuner(
+        tune.with_parameters(job.trainable, data=small_data),
+        param_space=config,
+        tune_config=tune.TuneConfig(num_samples=1),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name=job.name, verbose=0),
+    )
+    result = tuner.fit()[0]
+    assert result.error is None
+    history = result.metrics_dataframe
+    assert history["epoch"].tolist() == [1, 2]
+    for column in ("val_accuracy", "val_loss", "train_loss"):
+        assert history[column].notna().all()
+    assert history["val_accuracy"].iloc[-1] > 0.3  # 10 classes: chance is 0.1
+    assert result.checkpoint is not None
+    accuracy = job.test_accuracy(result.checkpoint, config, small_data)
+    assert 0.3 < accuracy <= 1.0
+
+
+def test_mlp_widths_follow_percentage_and_shrink():
+    config = dict(MLP_CONFIG, n_layers=4, neuron_pct=0.5, neuron_shrink=0.25)
+    assert torch_mlp.layer_widths(config) == [512, 128, 32, 16]
+
+
+def test_torch_uses_the_cpus_ray_gives_and_falls_back_when_the_gpu_is_not_real(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch_mlp, "assigned_resources", lambda: (1, []))
+    assert torch_mlp.select_device().type == "cpu" and torch.get_num_threads() == 1
+    monkeypatch.setattr(torch_mlp, "assigned_resources", lambda: (2, [0]))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(RuntimeWarning, match=r"assigned GPU \[0\].*PyTorch sees no usable GPU"):
+        assert torch_mlp.select_device().type == "cpu"
+    assert torch.get_num_threads() == 2
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert torch_mlp.select_device().type == "cuda"
+
+
+def test_tensorflow_device_follows_ray(monkeypatch):
+    monkeypatch.setattr(mnist_cnn, "assigned_resources", lambda: (1, []))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert mnist_cnn.configure_tensorflow() == "/CPU:0"
+    monkeypatch.setattr(mnist_cnn, "assigned_resources", lambda: (1, [0]))
+    with pytest.warns(RuntimeWarning, match="TensorFlow sees no usable GPU"):
+        assert mnist_cnn.configure_tensorflow() == "/CPU:0"
+
+
+def test_assigned_resources_inside_a_trial(ray_session, tmp_path):
+    def probe(config):
+        cpus, gpus = tuning.assigned_resources()
+        tune.report({"cpus": cpus, "gpus": len(gpus)})
+
+    tuner = tune.Tuner(tune.with_resources(probe, {"cpu": 2}), tune_config=tune.TuneConfig(num_samples=1),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path), name="probe", verbose=0))
+    metrics = tuner.fit()[0].metrics
+    assert (metrics["cpus"], metrics["gpus"]) == (2, 0)

@@ -1,0 +1,135 @@
+"""A Keras convnet on MNIST digits (TensorFlow backend), architecture and training tuned by the GP searcher.
+
+    python -m tune_jobs.mnist_cnn                      # 20-trial GP sweep, 2 at a time
+    python -m tune_jobs.mnist_cnn --scheduler asha     # stop poor trials early
+    python -m tune_jobs.mnist_cnn --smoke              # a tiny run, for tests
+
+The classic convnet of the Bayesian-optimisation articles,
+Conv-Conv-MaxPool-Dropout-Flatten-Dense-Dropout-Dense with RMSprop, generalised:
+``conv_blocks`` repeats the Conv-Conv-MaxPool-Dropout block (filters doubling
+from block to block), and filters, kernel size, dense units, both dropout
+rates, optimizer, learning rate and batch size are searched.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ray import tune
+
+from .data import MnistData
+from .tuning import Job, assigned_resources, cli, warn_fake_gpu
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def search_space(epochs: int) -> dict:
+    return {
+        "conv_blocks": tune.randint(1, 3),
+        "filters": tune.choice([16, 32, 64]),
+        "kernel_size": tune.choice([3, 5]),
+        "dense_units": tune.qlograndint(32, 256, 32),
+        "dropout_conv": tune.uniform(0.0, 0.5),
+        "dropout_dense": tune.uniform(0.0, 0.6),
+        "optimizer": tune.choice(["rmsprop", "adam"]),
+        "lr": tune.loguniform(1e-4, 1e-2),
+        "batch_size": tune.choice([32, 64, 128]),
+        "epochs": epochs,
+    }
+
+
+def configure_tensorflow() -> str:
+    """Threads limited to the CPUs Ray gave; the assigned GPU if TF can use it. Returns the device name.
+
+    Must run before TensorFlow executes its first operation in this process.
+    """
+    import tensorflow as tf
+
+    cpus, gpu_ids = assigned_resources()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(cpus)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, cpus))
+    except RuntimeError:
+        pass  # already initialised in this process (a reused worker): the first setting stands
+    gpus = tf.config.list_physical_devices("GPU")  # Ray's CUDA_VISIBLE_DEVICES leaves only the assigned ones
+    if gpu_ids and not gpus:
+        warn_fake_gpu(gpu_ids, "TensorFlow")
+    return "/GPU:0" if gpu_ids and gpus else "/CPU:0"
+
+
+def build_model(config: dict):
+    import keras
+    from keras import layers
+
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1))])
+    filters = config["filters"]
+    for _ in range(config["conv_blocks"]):
+        model.add(layers.Conv2D(filters, config["kernel_size"], padding="same", activation="relu"))
+        model.add(layers.Conv2D(filters, config["kernel_size"], padding="same", activation="relu"))
+        model.add(layers.MaxPooling2D(2))
+        model.add(layers.Dropout(config["dropout_conv"]))
+        filters *= 2
+    model.add(layers.Flatten())
+    model.add(layers.Dense(config["dense_units"], activation="relu"))
+    model.add(layers.Dropout(config["dropout_dense"]))
+    model.add(layers.Dense(10, activation="softmax"))
+    optimizer = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}[config["optimizer"]]
+    model.compile(optimizer=optimizer(learning_rate=config["lr"]), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def train_cnn(config: dict, data: MnistData) -> None:
+    """Ray Tune trainable: trains, then reports and checkpoints after every epoch."""
+    import keras
+    import tensorflow as tf
+
+    device = configure_tensorflow()
+    keras.utils.set_random_seed(config.get("seed", 0))
+    x_train, x_val = data.x_train[..., None], data.x_val[..., None]
+
+    with tf.device(device):
+        model = build_model(config)
+        start_epoch = 0
+        checkpoint = tune.get_checkpoint()
+        if checkpoint:
+            with checkpoint.as_directory() as directory:
+                model = keras.models.load_model(Path(directory) / "model.keras")
+                start_epoch = int((Path(directory) / "epoch").read_text())
+        for epoch in range(start_epoch, config["epochs"]):
+            history = model.fit(x_train, data.y_train, batch_size=config["batch_size"], epochs=1, verbose=0,
+                                shuffle=True)
+            val_loss, val_accuracy = model.evaluate(x_val, data.y_val, batch_size=1024, verbose=0)
+            metrics = {"val_accuracy": float(val_accuracy), "val_loss": float(val_loss),
+                       "train_loss": float(history.history["loss"][-1]), "epoch": epoch + 1}
+            with tempfile.TemporaryDirectory() as directory:
+                model.save(os.path.join(directory, "model.keras"))
+                Path(directory, "epoch").write_text(str(epoch + 1))
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+
+
+def checkpoint_test_accuracy(checkpoint, config: dict, data: MnistData) -> float:
+    """Accuracy on the held-out test split of the model in ``checkpoint``."""
+    import keras
+
+    with checkpoint.as_directory() as directory:
+        model = keras.models.load_model(Path(directory) / "model.keras")
+    return float(model.evaluate(data.x_test[..., None], data.y_test, batch_size=1024, verbose=0)[1])
+
+
+JOB = Job(
+    name="mnist_cnn",
+    trainable=train_cnn,
+    search_space=search_space,
+    test_accuracy=checkpoint_test_accuracy,
+    description="GP sweep of a Keras convnet (architecture and training) on MNIST digits.",
+    defaults={"num_samples": 20, "epochs": 6},
+    smoke={"num_samples": 2, "epochs": 1, "max_concurrent": 2},
+    smoke_subset=(400, 200),
+)
+
+if __name__ == "__main__":
+    cli(JOB)
