@@ -118,6 +118,8 @@ def parse_args(job: Job, argv: list[str] | None) -> argparse.Namespace:
         problems.append(f"--gpus-per-trial must be zero or positive, got {args.gpus_per_trial}")
     if args.resume and not args.name:
         problems.append("--resume needs --name: the run to continue")
+    if "ax" in (args.compare or [args.searcher]) and not _ax_available():
+        problems.append("--searcher ax: the Ax backend is not available in this version")
     if problems:
         parser.error("; ".join(problems))
     if args.name is None:
@@ -127,6 +129,14 @@ def parse_args(job: Job, argv: list[str] | None) -> argparse.Namespace:
 
 
 # --- Ray and the Tuner -----------------------------------------------------------------
+
+
+def _ax_available() -> bool:
+    try:
+        from searchers import AxSearcher  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def start_ray() -> None:
@@ -148,10 +158,8 @@ def make_searcher(name: str, seed: int):
 
         return GPEISearcher(seed=seed)
     if name == "ax":
-        try:
-            from searchers import AxSearcher
-        except ImportError as e:
-            raise SystemExit(f"--searcher ax is not available in this version: {e}") from e
+        from searchers import AxSearcher
+
         return AxSearcher(seed=seed)
     return None
 

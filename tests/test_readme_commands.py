@@ -1,0 +1,76 @@
+"""The README's commands, run as a user would (on the shared Ray through RAY_ADDRESS)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(cmd, ray_address, timeout=900):
+    env = dict(os.environ, RAY_ADDRESS=ray_address)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def test_readme_leads_with_the_two_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["python3 dev.py sweep", "python3 dev.py test"]
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    ci = [line for line in lines if line and not line.startswith(("#", "set", "cd"))]
+    assert ci == ["python3 dev.py test"]
+
+
+def test_dev_sweep_passes_flags_through_to_the_mlp_job(ray_session, tmp_path):
+    out = _run([sys.executable, "dev.py", "sweep", "--smoke", "--storage-path", str(tmp_path), "--name", "dev"],
+               ray_session)
+    assert "test accuracy" in out
+    assert json.loads((tmp_path / "dev" / "best.json").read_text())["job"] == "torch_mlp"
+
+
+def test_compare_draws_both_searchers_on_one_plot(ray_session, tmp_path):
+    out = _run([sys.executable, "-m", "tune_jobs.torch_mlp", "--compare", "gp", "random", "--smoke",
+                "--storage-path", str(tmp_path), "--name", "cmp"], ray_session)
+    for searcher in ("gp", "random"):
+        assert len(pd.read_csv(tmp_path / "cmp" / searcher / "trials.csv")) == 4
+        assert json.loads((tmp_path / "cmp" / searcher / "best.json").read_text())["searcher"] == searcher
+    assert (tmp_path / "cmp" / "convergence.png").stat().st_size > 5000
+    assert "Comparison plot" in out
+
+
+def test_ax_searcher_is_refused_clearly_until_it_exists(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tune_jobs.torch_mlp", "--searcher", "ax", "--storage-path",
+                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Ax backend is not available" in proc.stderr
+
+
+def test_benchmark_writes_its_tables(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tune_jobs.benchmark", "--problems", "branin", "--seeds", "2",
+                          "--budget", "10", "--batch", "1", "4", "--timing", "20", "--out", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert set(summary["searcher"]) == {"gp", "random"} and set(summary["batch"]) == {1, 4}
+    assert (summary["seeds"] == 2).all() and (summary["duplicates"] == 0).all()
+    assert (summary["median_regret"] >= 0).all()
+    assert len(pd.read_csv(tmp_path / "runs.csv")) == 8
+    timing = pd.read_csv(tmp_path / "suggest_timing.csv")
+    assert timing["observations"].tolist() == [20] and timing["median_s"].iloc[0] > 0
+    assert "Simple regret" in (tmp_path / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_main_sweep_reaches_95_percent(ray_session, tmp_path):
+    out = _run([sys.executable, "dev.py", "sweep", "--storage-path", str(tmp_path), "--name", "main"], ray_session,
+               timeout=1800)
+    best = json.loads((tmp_path / "main" / "best.json").read_text())
+    assert best["trials"] == 30 and best["failed_trials"] == 0, out[-2000:]
+    assert best["test_accuracy"] >= 0.95
