@@ -44,6 +44,7 @@ class EngineOptions:
     acquisition: str = "log_ei"
     pending_strategy: str = DEFAULT_STRATEGY
     n_starts: int = 3
+    restart_every: int = 5
     refit_all_until: int = 150
     refit_growth: float = 1.1
     fit_subset: int = 300
@@ -73,6 +74,7 @@ class BOEngine:
         self.n_sobol = 0
         self.params: gp.GPParams | None = None
         self.n_at_fit = 0
+        self.n_fits = 0
 
     # -- observations -------------------------------------------------------------------
 
@@ -110,10 +112,13 @@ class BOEngine:
         n = len(self.y)
         grown = n >= self.options.refit_growth * self.n_at_fit
         refit = self.params is None or n <= self.options.refit_all_until or grown
-        large = n > self.options.refit_all_until
+        # Several starts while the data are few and the likelihood surface shifts; then the
+        # warm start alone, with a full multi-start every `restart_every` fits.
+        self.n_fits += refit
+        settled = n > 2 * self.n_initial and self.n_fits % self.options.restart_every != 0
         post = gp.fit(
             self.X, self.y, self.space.categorical_mask, rng=self.rng, warm_start=self.params,
-            n_starts=1 if large else self.options.n_starts, fit_subset=self.options.fit_subset, refit=refit,
+            n_starts=1 if settled else self.options.n_starts, fit_subset=self.options.fit_subset, refit=refit,
         )
         if refit:
             self.params, self.n_at_fit = post.params, n
