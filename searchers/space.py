@@ -241,6 +241,17 @@ class SearchSpace:
         return [_name(p.path) for p in self.params]
 
 
+def merge_config(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict:
+    """``base`` with the (possibly nested, possibly partial) values of ``override`` put in; a new dict."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def _lookup(config: Mapping[str, Any], path: Path) -> Any:
     node: Any = config
     for key in path:

@@ -30,7 +30,7 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from .engine import BOEngine, EngineOptions
-from .space import SearchSpace, from_tune
+from .space import SearchSpace, from_tune, merge_config
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class GPEISearcher(Searcher):
         filler = engine.propose(pending)
         if filler is None:
             filler = np.full(engine.space.dim, 0.5)
-        merged = _deep_merge(engine.space.decode(filler), point)
+        merged = merge_config(engine.space.decode(filler), point)
         return engine.space.encode(merged)
 
     def _value_of(self, result: dict | None, error: bool) -> tuple[float, str | None]:
@@ -234,12 +234,3 @@ class GPEISearcher(Searcher):
             return math.nan, f"metric {self._metric!r} is {value}"
         return self._sign * value, None
 
-
-def _deep_merge(base: dict, override: Mapping[str, Any]) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -119,7 +119,7 @@ def parse_args(job: Job, argv: list[str] | None) -> argparse.Namespace:
     if args.resume and not args.name:
         problems.append("--resume needs --name: the run to continue")
     if "ax" in (args.compare or [args.searcher]) and not _ax_available():
-        problems.append("--searcher ax: the Ax backend is not available in this version")
+        problems.append("--searcher ax needs ax-platform: pip install 'ray-gpei[ax]'")
     if problems:
         parser.error("; ".join(problems))
     if args.name is None:
@@ -133,7 +133,7 @@ def parse_args(job: Job, argv: list[str] | None) -> argparse.Namespace:
 
 def _ax_available() -> bool:
     try:
-        from searchers import AxSearcher  # noqa: F401
+        import ax  # noqa: F401
     except ImportError:
         return False
     return True

@@ -27,7 +27,7 @@ def _run(module, args, ray_address, tmp_path, *, timeout=600, extra_env=None, wa
 
 
 def _searcher_state(run_dir: Path) -> dict:
-    (path,) = run_dir.glob("searcher-state-*.pkl")
+    path = max(run_dir.glob("searcher-state-*.pkl"), key=lambda p: p.stat().st_mtime)  # one per session
     with open(path, "rb") as f:
         return pickle.load(f)
 
@@ -77,6 +77,8 @@ def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
     frame = pd.read_csv(run_dir / "trials.csv")
     assert len(frame) == 6 and frame["best_val_accuracy"].notna().all(), out[-2000:]
     assert len(set(frame["trial_id"])) == 6
+    state = _searcher_state(run_dir)
+    assert len(state["_engine"].y) == 6 and not state["_pending"]  # every trial observed once, none left open
 
 
 def test_bad_flags_exit_with_a_message(tmp_path):
