@@ -51,7 +51,31 @@ class RandomSearcher(Searcher):
         pass
 
 
+def _optuna(sampler: str) -> Callable[[int], Searcher]:
+    """Optuna's GP or TPE sampler through Ray's own OptunaSearch (Optuna is a benchmark-only dependency)."""
+
+    def make(seed: int) -> Searcher:
+        import optuna
+        from ray.tune.search.optuna import OptunaSearch
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        samplers = {"gp": optuna.samplers.GPSampler, "tpe": optuna.samplers.TPESampler}
+        return OptunaSearch(sampler=samplers[sampler](seed=seed))
+
+    return make
+
+
+def _ax(seed: int) -> Searcher:
+    from searchers import AxSearcher
+
+    logging.getLogger("ax").setLevel(logging.WARNING)
+    return AxSearcher(seed=seed)
+
+
 SEARCHERS: dict[str, Callable[[int], Searcher]] = {
+    "ax": _ax,
+    "optuna-gp": _optuna("gp"),
+    "optuna-tpe": _optuna("tpe"),
     "gp": lambda seed: GPEISearcher(seed=seed),
     "gp-believer": lambda seed: GPEISearcher(seed=seed, pending_strategy="believer"),
     "gp-liar_worst": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_worst"),
@@ -161,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6"],
                         help=f"any of {sorted(PROBLEMS)}, or 'none'")
-    parser.add_argument("--searchers", nargs="+", default=["gp", "random"], choices=sorted(SEARCHERS))
+    parser.add_argument("--searchers", nargs="+", default=["gp", "random"], choices=sorted(SEARCHERS),
+                        help="gp, random, ax, optuna-gp, optuna-tpe, or gp with a pending strategy")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=50)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4])
