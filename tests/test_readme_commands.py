@@ -30,8 +30,8 @@ def test_readme_leads_with_the_two_commands_and_ci_runs_the_test_one():
 
 
 def test_dev_sweep_passes_flags_through_to_the_mlp_job(ray_session, tmp_path):
-    out = _run([sys.executable, "dev.py", "sweep", "--smoke", "--storage-path", str(tmp_path), "--name", "dev"],
-               ray_session)
+    out = _run([sys.executable, "dev.py", "sweep", "--smoke", "--scheduler", "asha", "--storage-path", str(tmp_path),
+                "--name", "dev"], ray_session)
     assert "test accuracy" in out
     assert json.loads((tmp_path / "dev" / "best.json").read_text())["job"] == "torch_mlp"
 
@@ -54,19 +54,49 @@ def test_ax_searcher_runs_the_mlp_job(ray_session, tmp_path):
     assert best["searcher_seconds"] > 0
 
 
-def test_benchmark_writes_its_tables(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "tune_jobs.benchmark", "--problems", "branin", "--seeds", "2",
-                          "--budget", "10", "--batch", "1", "4", "--timing", "20", "--out", str(tmp_path)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+def _benchmark(tmp_path, *flags):
+    out = subprocess.run([sys.executable, "-m", "tune_jobs.benchmark", *flags, "--out", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-3000:]
-    summary = pd.read_csv(tmp_path / "summary.csv")
-    assert set(summary["searcher"]) == {"gp", "random"} and set(summary["batch"]) == {1, 4}
+    return pd.read_csv(tmp_path / "summary.csv"), pd.read_csv(tmp_path / "suggest_timing.csv")
+
+
+def test_quick_benchmark_writes_its_tables(tmp_path):
+    summary, timing = _benchmark(tmp_path, "--quick")
+    assert set(summary["problem"]) == {"branin", "hartmann6"} and set(summary["searcher"]) == {"gp", "random"}
     assert (summary["seeds"] == 2).all() and (summary["duplicates"] == 0).all()
     assert (summary["median_regret"] >= 0).all()
     assert len(pd.read_csv(tmp_path / "runs.csv")) == 8
-    timing = pd.read_csv(tmp_path / "suggest_timing.csv")
-    assert timing["observations"].tolist() == [20] and timing["median_s"].iloc[0] > 0
+    assert timing["observations"].tolist() == [50] and timing["median_s"].iloc[0] > 0
     assert "Simple regret" in (tmp_path / "summary.md").read_text()
+
+
+def test_benchmark_at_batch_4_makes_no_duplicates(tmp_path):
+    summary, _ = _benchmark(tmp_path, "--problems", "branin", "--seeds", "2", "--budget", "12", "--batch", "4",
+                            "--timing", "20")
+    assert set(summary["batch"]) == {4} and (summary["duplicates"] == 0).all()
+
+
+@pytest.mark.slow
+def test_full_benchmark_meets_the_hartmann6_target(tmp_path):
+    summary, timing = _benchmark(tmp_path)
+    gp = summary[(summary["problem"] == "hartmann6") & (summary["batch"] == 1) & (summary["searcher"] == "gp")]
+    assert gp["median_regret"].iloc[0] <= 0.05 and (summary["duplicates"] == 0).all()
+    assert timing["observations"].tolist() == [50, 200, 1000]
+
+
+@pytest.mark.slow
+def test_quick_benchmark_of_every_searcher(tmp_path):
+    summary, _ = _benchmark(tmp_path, "--quick", "--searchers", "gp", "ax", "optuna-gp", "optuna-tpe", "random")
+    assert set(summary["searcher"]) == {"gp", "ax", "optuna-gp", "optuna-tpe", "random"}
+
+
+@pytest.mark.slow
+def test_the_cnn_sweep_runs_in_full(ray_session, tmp_path):
+    _run([sys.executable, "-m", "tune_jobs.mnist_cnn", "--storage-path", str(tmp_path), "--name", "cnn"], ray_session,
+         timeout=5400)
+    best = json.loads((tmp_path / "cnn" / "best.json").read_text())
+    assert best["trials"] == 20 and best["failed_trials"] == 0 and best["test_accuracy"] > 0.9
 
 
 @pytest.mark.slow
