@@ -123,10 +123,11 @@ def compare(problems: list[str], searchers: list[str], *, seeds: int, budget: in
             for searcher_name in searchers:
                 for seed in range(seeds):
                     run = run_one(problem, SEARCHERS[searcher_name](seed), budget=budget, batch=batch)
+                    offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
                     rows.append({
                         "problem": name, "searcher": searcher_name, "batch": batch, "seed": seed,
-                        "regret": float(run.best[-1] - problem.optimum),
-                        "regret_half": float(run.best[budget // 2 - 1] - problem.optimum),
+                        "regret": float(run.best[-1] - offset),
+                        "regret_half": float(run.best[budget // 2 - 1] - offset),
                         "median_suggest_s": float(np.median(run.suggest_seconds)),
                         "duplicates": run.duplicates,
                     })
