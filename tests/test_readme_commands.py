@@ -69,6 +69,8 @@ def test_quick_benchmark_writes_its_tables(tmp_path):
     assert len(pd.read_csv(tmp_path / "runs.csv")) == 8
     assert timing["observations"].tolist() == [50] and timing["median_s"].iloc[0] > 0
     assert "Simple regret" in (tmp_path / "summary.md").read_text()
+    for problem in ("branin", "hartmann6"):
+        assert (tmp_path / f"regret_{problem}_batch1.png").stat().st_size > 5000
 
 
 def test_benchmark_at_batch_4_makes_no_duplicates(tmp_path):

@@ -29,6 +29,7 @@ from ray.tune.search import Searcher
 from searchers import GPEISearcher
 from searchers.space import from_tune
 
+from .plots import plot_regret_curves
 from .problems import PROBLEMS, Problem
 
 
@@ -126,6 +127,7 @@ def compare(problems: list[str], searchers: list[str], *, seeds: int, budget: in
                     offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
                     rows.append({
                         "problem": name, "searcher": searcher_name, "batch": batch, "seed": seed,
+                        "curve": run.best - offset,
                         "regret": float(run.best[-1] - offset),
                         "regret_half": float(run.best[budget // 2 - 1] - offset),
                         "median_suggest_s": float(np.median(run.suggest_seconds)),
@@ -134,6 +136,19 @@ def compare(problems: list[str], searchers: list[str], *, seeds: int, budget: in
                     print(f"{name:10s} batch={batch} {searcher_name:14s} seed={seed} "
                           f"regret={rows[-1]['regret']:.3g}", flush=True)
     return pd.DataFrame(rows)
+
+
+def plot_regret(runs: pd.DataFrame, out: Path) -> list[Path]:
+    """One ``regret_<problem>_batch<k>.png`` per problem and batch size: median and quartiles per searcher."""
+    paths = []
+    for (problem, batch), group in runs.groupby(["problem", "batch"], sort=False):
+        curves = {name: np.vstack(g["curve"].to_list()) for name, g in group.groupby("searcher", sort=False)}
+        known = PROBLEMS[problem].optimum is not None
+        path = out / f"regret_{problem}_batch{batch}.png"
+        plot_regret_curves(curves, path, title=f"{problem}, batch {batch}",
+                           ylabel="simple regret" if known else "best loss", log=known)
+        paths.append(path)
+    return paths
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
@@ -211,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         runs = compare(problems, args.searchers, seeds=args.seeds, budget=args.budget, batches=args.batch)
         summary = summarise(runs)
-        runs.to_csv(args.out / "runs.csv", index=False)
+        for path in plot_regret(runs, args.out):
+            print(f"plot: {path}")
+        runs.drop(columns="curve").to_csv(args.out / "runs.csv", index=False)
         summary.to_csv(args.out / "summary.csv", index=False)
         report += [f"## Simple regret after {args.budget} evaluations ({args.seeds} seeds)", "", _markdown(summary), ""]
     if args.timing:

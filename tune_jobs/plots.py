@@ -31,3 +31,29 @@ def plot_convergence(curves: dict[str, np.ndarray], path: str | Path, *, metric:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return fig
+
+
+def plot_regret_curves(curves: dict[str, np.ndarray], path: str | Path, *, title: str,
+                       ylabel: str = "simple regret", log: bool = True):
+    """Median (line) and quartiles (band) over seeds of ``curves[label]: (seeds, evaluations)``."""
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    for label, runs in curves.items():
+        runs = np.asarray(runs, dtype=float)
+        if log:
+            runs = np.maximum(runs, 1e-12)  # a regret of exactly 0 has no place on a log axis
+        x = np.arange(1, runs.shape[1] + 1)
+        q25, median, q75 = np.quantile(runs, [0.25, 0.5, 0.75], axis=0)
+        (line,) = ax.plot(x, median, label=label)
+        ax.fill_between(x, q25, q75, color=line.get_color(), alpha=0.2)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return fig
