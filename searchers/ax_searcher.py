@@ -30,6 +30,7 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from .space import CategoricalParam, FloatParam, GridParam, SearchSpace, from_tune, merge_config
+from .tune_searcher import metric_value, pickle_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -140,15 +141,7 @@ class AxSearcher(Searcher):
                 self._client.save_to_json_file(snapshot)
                 with open(snapshot) as f:
                     state["ax_json"] = f.read()
-        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".ax-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(state, f)
-            os.replace(tmp_path, checkpoint_path)
-        except BaseException:
-            if os.path.exists(tmp_path):
-                os.unlink(tmp_path)
-            raise
+        pickle_atomically(state, checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
         from ax.api import Client
@@ -222,17 +215,7 @@ class AxSearcher(Searcher):
         return config
 
     def _value_of(self, result: dict | None, error: bool) -> tuple[float, str | None]:
-        if error:
-            return math.nan, "the trial raised an error"
-        if not result or self._metric not in result:
-            return math.nan, f"the result has no metric {self._metric!r}"
-        try:
-            value = float(result[self._metric])
-        except (TypeError, ValueError):
-            return math.nan, f"metric {self._metric!r} is not a number: {result[self._metric]!r}"
-        if not math.isfinite(value):
-            return math.nan, f"metric {self._metric!r} is {value}"
-        return value, None
+        return metric_value(result, self._metric, error)
 
 
 def _fixed(p) -> bool:

@@ -141,17 +141,7 @@ class GPEISearcher(Searcher):
         self._engine.observe(u, self._sign * float(value))
 
     def save(self, checkpoint_path: str) -> None:
-        """Write the whole state atomically: a crash mid-write leaves the previous file intact."""
-        directory = os.path.dirname(os.path.abspath(checkpoint_path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gpei-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(self.get_state(), f)
-            os.replace(tmp, checkpoint_path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        pickle_atomically(self.get_state(), checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
         try:
@@ -222,15 +212,35 @@ class GPEISearcher(Searcher):
         return engine.space.encode(merged)
 
     def _value_of(self, result: dict | None, error: bool) -> tuple[float, str | None]:
-        if error:
-            return math.nan, "the trial raised an error"
-        if not result or self._metric not in result:
-            return math.nan, f"the result has no metric {self._metric!r}"
-        try:
-            value = float(result[self._metric])
-        except (TypeError, ValueError):
-            return math.nan, f"metric {self._metric!r} is not a number: {result[self._metric]!r}"
-        if not math.isfinite(value):
-            return math.nan, f"metric {self._metric!r} is {value}"
-        return self._sign * value, None
+        value, reason = metric_value(result, self._metric, error)
+        return self._sign * value, reason
 
+
+
+def metric_value(result: dict | None, metric: str, error: bool) -> tuple[float, str | None]:
+    """A trial's metric as a finite float, or NaN and why it cannot be used."""
+    if error:
+        return math.nan, "the trial raised an error"
+    if not result or metric not in result:
+        return math.nan, f"the result has no metric {metric!r}"
+    try:
+        value = float(result[metric])
+    except (TypeError, ValueError):
+        return math.nan, f"metric {metric!r} is not a number: {result[metric]!r}"
+    if not math.isfinite(value):
+        return math.nan, f"metric {metric!r} is {value}"
+    return value, None
+
+
+def pickle_atomically(state: Any, path: str) -> None:
+    """Pickle ``state`` to ``path`` through a temporary file and a rename: a crash leaves the old file intact."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".searcher-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(state, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -22,15 +22,7 @@ def plot_convergence(curves: dict[str, np.ndarray], path: str | Path, *, metric:
         curve = np.asarray(curve, dtype=float)
         shown = np.where(np.isfinite(curve), curve, np.nan)
         ax.plot(np.arange(1, len(curve) + 1), shown, marker="o", markersize=3, drawstyle="steps-post", label=label)
-    ax.set_xlabel("trial")
-    ax.set_ylabel(f"best {metric} so far")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return fig
+    return _finish(fig, ax, path, xlabel="trial", ylabel=f"best {metric} so far", title=title)
 
 
 def plot_regret_curves(curves: dict[str, np.ndarray], path: str | Path, *, title: str,
@@ -48,7 +40,11 @@ def plot_regret_curves(curves: dict[str, np.ndarray], path: str | Path, *, title
         ax.fill_between(x, q25, q75, color=line.get_color(), alpha=0.2)
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("evaluations")
+    return _finish(fig, ax, path, xlabel="evaluations", ylabel=ylabel, title=title)
+
+
+def _finish(fig: Figure, ax, path: str | Path, *, xlabel: str, ylabel: str, title: str) -> Figure:
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)

@@ -92,7 +92,7 @@ def test_save_restore_round_trip_continues_identically(tmp_path):
     for s in (a, b):
         s.on_trial_complete("pending", {"loss": _loss(pending)})
     assert a.suggest("t100") == b.suggest("t100")
-    assert not list(tmp_path.glob(".gpei-*"))  # the temporary file was renamed into place
+    assert not list(tmp_path.glob(".searcher-*"))  # the temporary file was renamed into place
 
 
 def test_restore_from_something_else_is_a_clear_error(tmp_path):
