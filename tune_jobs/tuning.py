@@ -253,7 +253,7 @@ def best_so_far(frame: pd.DataFrame) -> np.ndarray:
 
 
 def write_reports(job: Job, results, run_dir: Path, data: MnistData, *, searcher_name: str, seconds: float,
-                  searcher_seconds: float | None) -> dict:
+                  searcher_seconds: float | None) -> tuple[dict, pd.DataFrame]:
     from .plots import plot_convergence
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -276,7 +276,7 @@ def write_reports(job: Job, results, run_dir: Path, data: MnistData, *, searcher
     }
     (run_dir / "best.json").write_text(json.dumps(summary, indent=2, default=str))
     plot_convergence({searcher_name: best_so_far(frame)}, run_dir / "convergence.png", metric=METRIC)
-    return summary
+    return summary, frame
 
 
 def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 5) -> None:
@@ -310,10 +310,10 @@ def run_sweep(job: Job, args: argparse.Namespace, data: MnistData, searcher_name
     seconds = time.time() - start
     searcher_seconds = getattr(searcher, "suggest_seconds", None)
     run_dir = Path(args.storage_path) / name
-    summary = write_reports(job, results, run_dir, data, searcher_name=searcher_name, seconds=seconds,
+    summary, frame = write_reports(job, results, run_dir, data, searcher_name=searcher_name, seconds=seconds,
                             searcher_seconds=searcher_seconds)
-    print_summary(trials_frame(results), summary, run_dir)
-    return results, summary
+    print_summary(frame, summary, run_dir)
+    return frame, summary
 
 
 def main(job: Job, argv: list[str] | None = None) -> int:
@@ -348,8 +348,8 @@ def main(job: Job, argv: list[str] | None = None) -> int:
     curves = {}
     for searcher_name in args.compare:
         print(f"\n=== {searcher_name} ===", flush=True)
-        results, _ = run_sweep(job, args, data, searcher_name, f"{args.name}/{searcher_name}")
-        curves[searcher_name] = best_so_far(trials_frame(results))
+        frame, _ = run_sweep(job, args, data, searcher_name, f"{args.name}/{searcher_name}")
+        curves[searcher_name] = best_so_far(frame)
     path = Path(args.storage_path) / args.name / "convergence.png"
     plot_convergence(curves, path, metric=METRIC)
     print(f"\nComparison plot: {path}")
