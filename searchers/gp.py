@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
+from scipy.linalg import LinAlgError, cho_solve, cholesky
 from scipy.optimize import minimize
 
 logger = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class Posterior:
     y: np.ndarray  # (n,) standardised
     cat: np.ndarray  # (d,)
     params: GPParams
-    L: np.ndarray  # (n, n) lower Cholesky factor of K + noise I
+    K_inv: np.ndarray  # (n, n) (K + diag(noise))^-1, explicit as in Optuna's GP: predictions are then matmuls
     alpha: np.ndarray  # (n,) (K + diag(noise))^-1 (y - mean)
     noise: np.ndarray  # (n,) per-point noise variance: params.noise_var, or less for pending fantasies
     y_shift: float = 0.0
@@ -258,8 +258,9 @@ class Posterior:
         noise = np.full(len(y), params.noise_var) if noise is None else noise
         Kf, _ = matern52(sq_dists(X, X, cat), params)
         L = cholesky_with_jitter(Kf + np.diag(noise))
-        alpha = cho_solve((L, True), y - params.mean, check_finite=False)
-        return cls(X, y, cat, params, L, alpha, noise, y_shift, y_scale)
+        K_inv = cho_solve((L, True), np.eye(len(y)), check_finite=False)
+        alpha = K_inv @ (y - params.mean)
+        return cls(X, y, cat, params, K_inv, alpha, noise, y_shift, y_scale)
 
     def predict(self, Xs: np.ndarray, *, grad: bool = False):
         """Mean and variance of ``f`` at ``Xs: (m, d)``, each ``(m,)``.
@@ -270,11 +271,10 @@ class Posterior:
         D2 = sq_dists(Xs, self.X, self.cat)
         Ks, dK_dr2 = matern52(D2, self.params)  # (m, n)
         mean = self.params.mean + Ks @ self.alpha
-        V = solve_triangular(self.L, Ks.T, lower=True, check_finite=False)  # (n, m)
-        var = np.maximum(self.params.signal_var - np.einsum("nm,nm->m", V, V), 1e-12)
+        B = Ks @ self.K_inv  # (m, n)
+        var = np.maximum(self.params.signal_var - np.einsum("mn,mn->m", B, Ks), 1e-12)
         if not grad:
             return mean, var
-        B = solve_triangular(self.L.T, V, lower=False, check_finite=False).T  # (m, n) = Ks K^-1
         diff = Xs[:, None, :] - self.X[None, :, :]
         diff[:, :, self.cat] = 0.0
         J = (2.0 * dK_dr2)[:, :, None] * diff / self.params.lengthscales**2  # dKs/dx (m, n, d)
