@@ -17,28 +17,20 @@ value are kept from Ax (it refuses a range with equal bounds).
 
 from __future__ import annotations
 
-import logging
-import math
 import os
-import pickle
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from ray.tune.search import Searcher
 
-from .space import CategoricalParam, FloatParam, GridParam, SearchSpace, from_tune, merge_config
-from .tune_searcher import metric_value, pickle_atomically
-
-logger = logging.getLogger(__name__)
+from .base import SpaceSearcher
+from .space import CategoricalParam, FloatParam, GridParam, SearchSpace
 
 _OBJECTIVE = "objective"
-_STATE_VERSION = 1
 
 
-class AxSearcher(Searcher):
+class AxSearcher(SpaceSearcher):
     """Ax's Bayesian optimisation (Sobol, then BoTorch) behind Ray Tune's Searcher interface.
 
     Args (keyword-only): ``space``, ``metric``, ``mode``, ``seed``,
@@ -55,106 +47,55 @@ class AxSearcher(Searcher):
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         evaluated_rewards: Sequence[float] | None = None,
     ):
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if evaluated_rewards is not None and len(evaluated_rewards) != len(points_to_evaluate or ()):
-            raise ValueError("evaluated_rewards needs exactly one value per entry of points_to_evaluate")
-        super().__init__(metric=metric, mode=mode)
-        self._seed = seed
-        self._points_to_evaluate = [dict(p) for p in points_to_evaluate or ()]
-        self._evaluated_rewards = list(evaluated_rewards) if evaluated_rewards is not None else None
-        self._space: SearchSpace | None = None
         self._client = None
-        self._trials: dict[str, int] = {}  # Ray trial id -> Ax trial index
-        self._failures: dict[str, str] = {}
-        self._suggest_seconds = 0.0
-        self._n_observations = 0
-        self._space_config = space
-        if space is not None and mode is not None:
-            self._setup(from_tune(space))
+        super().__init__(space=space, metric=metric, mode=mode, seed=seed, points_to_evaluate=points_to_evaluate,
+                         evaluated_rewards=evaluated_rewards)
 
-    # -- Ray Tune's Searcher interface --------------------------------------------------
+    # -- SpaceSearcher hooks ------------------------------------------------------------
 
-    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec) -> bool:
-        if self._client is not None:
-            return False
-        if metric:
-            self._metric = metric
-        if mode:
-            self._mode = mode
-        space = from_tune(self._space_config if self._space_config is not None else config)
-        if self._mode is None:
-            raise ValueError("AxSearcher needs mode ('min' or 'max')")
-        self._setup(space)
-        return True
+    def _configure(self, space: SearchSpace) -> None:
+        from ax.api import Client
 
-    def suggest(self, trial_id: str) -> dict | None:
-        if self._client is None:
-            raise RuntimeError("AxSearcher has no search space and mode: pass them to the Tuner or the searcher")
-        start = time.perf_counter()
-        if self._points_to_evaluate:
-            config = self._complete(self._points_to_evaluate.pop(0))
-            index = self._client.attach_trial(self._to_ax(config))
+        self._client = Client(random_seed=self._seed)
+        self._client.configure_experiment(
+            parameters=[_ax_parameter(f"p{j}", p) for j, p in enumerate(space.params) if not _fixed(p)])
+        sign = "" if self._mode == "max" else "-"
+        self._client.configure_optimization(objective=f"{sign}{_OBJECTIVE}")
+
+    def _propose(self, trial_id: str) -> tuple[dict, int] | None:
+        trials = self._client.get_next_trials(max_trials=1)
+        if not trials:
+            return None  # Ax's parallelism limit: Tune asks again later
+        index, parameters = next(iter(trials.items()))
+        return self._from_ax(parameters), index
+
+    def _start(self, trial_id: str, config: dict) -> int:
+        return self._client.attach_trial(self._to_ax(config))
+
+    def _tell(self, index: int, value: float | None) -> None:
+        if value is None:
+            self._client.mark_trial_failed(index, failed_reason="failed, or no finite metric")
         else:
-            trials = self._client.get_next_trials(max_trials=1)
-            if not trials:
-                return None  # Ax's parallelism limit: Tune asks again later
-            index, parameters = next(iter(trials.items()))
-            config = self._from_ax(parameters)
-        self._suggest_seconds += time.perf_counter() - start
-        self._trials[trial_id] = index
-        return config
+            self._client.complete_trial(index, raw_data={_OBJECTIVE: value})
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        index = self._trials.pop(trial_id, None)
-        if index is None:
-            return
-        value, reason = self._value_of(result, error)
-        if reason is not None:
-            self._failures[trial_id] = reason
-            self._client.mark_trial_failed(index, failed_reason=reason)
-            logger.warning("trial %s not used by Ax: %s", trial_id, reason)
-            return
-        self._client.complete_trial(index, raw_data={_OBJECTIVE: value})
-        self._n_observations += 1
+    def _known(self, config: dict, value: float | None) -> None:
+        self._tell(self._start("", config), value)
 
-    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False, pruned: bool = False,
-                            intermediate_values: list[float] | None = None) -> None:
-        if self._client is None:
-            raise RuntimeError("add_evaluated_point needs the search space: set it first")
-        self._space.encode(parameters)  # raises, naming the parameter, if outside the space
-        index = self._client.attach_trial(self._to_ax(parameters))
-        if error or value is None or not math.isfinite(value):
-            self._client.mark_trial_failed(index, failed_reason="evaluated with an error or a non-finite value")
-            return
-        self._client.complete_trial(index, raw_data={_OBJECTIVE: float(value)})
-        self._n_observations += 1
-
-    def save(self, checkpoint_path: str) -> None:
-        """Our state plus Ax's own JSON snapshot, written atomically."""
-        directory = os.path.dirname(os.path.abspath(checkpoint_path))
+    def _checkpoint_state(self) -> dict:
+        """Our attributes plus Ax's own JSON snapshot of the client."""
         state = {k: v for k, v in self.__dict__.items() if k != "_client"}
-        state["version"] = _STATE_VERSION
         if self._client is not None:
-            with tempfile.TemporaryDirectory(dir=directory) as tmp:
+            with tempfile.TemporaryDirectory() as tmp:
                 snapshot = os.path.join(tmp, "ax.json")
                 self._client.save_to_json_file(snapshot)
                 with open(snapshot) as f:
                     state["ax_json"] = f.read()
-        pickle_atomically(state, checkpoint_path)
+        return state
 
-    def restore(self, checkpoint_path: str) -> None:
+    def _restore_state(self, state: dict) -> None:
         from ax.api import Client
 
-        try:
-            with open(checkpoint_path, "rb") as f:
-                state = pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError) as e:
-            raise ValueError(f"{checkpoint_path} is not an AxSearcher checkpoint: {e}") from e
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError(f"{checkpoint_path} is not an AxSearcher checkpoint")
         ax_json = state.pop("ax_json", None)
-        state.pop("version")
         self.__dict__.update(state)
         self._client = None
         if ax_json is not None:
@@ -164,39 +105,7 @@ class AxSearcher(Searcher):
                     f.write(ax_json)
                 self._client = Client.load_from_json_file(snapshot)
 
-    # -- for reports and tests ----------------------------------------------------------
-
-    @property
-    def space(self) -> SearchSpace | None:
-        return self._space
-
-    @property
-    def n_observations(self) -> int:
-        return self._n_observations
-
-    @property
-    def suggest_seconds(self) -> float:
-        return self._suggest_seconds
-
-    @property
-    def failures(self) -> dict[str, str]:
-        return dict(self._failures)
-
     # -- translation --------------------------------------------------------------------
-
-    def _setup(self, space: SearchSpace) -> None:
-        from ax.api import Client
-
-        self._space = space
-        self._client = Client(random_seed=self._seed)
-        self._client.configure_experiment(
-            parameters=[_ax_parameter(f"p{j}", p) for j, p in enumerate(space.params) if not _fixed(p)])
-        sign = "" if self._mode == "max" else "-"
-        self._client.configure_optimization(objective=f"{sign}{_OBJECTIVE}")
-        if self._evaluated_rewards is not None:
-            for point, reward in zip(self._points_to_evaluate, self._evaluated_rewards, strict=True):
-                self.add_evaluated_point(point, reward)
-            self._points_to_evaluate, self._evaluated_rewards = [], None
 
     def _to_ax(self, config: Mapping[str, Any]) -> dict:
         u = self._space.encode(config)
@@ -207,15 +116,6 @@ class AxSearcher(Searcher):
         params = self._space.params
         u = np.array([p.encode_index(0) if _fixed(p) else _code(p, parameters[f"p{j}"]) for j, p in enumerate(params)])
         return self._space.decode(u)
-
-    def _complete(self, point: Mapping[str, Any]) -> dict:
-        """A possibly partial config completed with the space's centre."""
-        config = merge_config(self._space.decode(np.full(self._space.dim, 0.5)), point)
-        self._space.encode(config)  # raises, naming the parameter, if outside the space
-        return config
-
-    def _value_of(self, result: dict | None, error: bool) -> tuple[float, str | None]:
-        return metric_value(result, self._metric, error)
 
 
 def _fixed(p) -> bool:
