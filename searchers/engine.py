@@ -14,6 +14,11 @@ call while ``n <= refit_all_until``, then only when ``n`` has grown by
 ``refit_growth`` since the last fit (warm-started, one start); and the fit
 itself uses at most ``fit_subset`` points. The posterior always conditions
 on every observation.
+
+``propose`` runs with one BLAS thread: its matrices are small, and the searcher
+lives in Ray's driver, next to trials that already use every core. Measured
+on 2 cores with two trials training: suggest() at 40 observations took 0.10 to
+0.58 s with OpenBLAS's two threads, 0.03 s with one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from . import gp
 from .acquisition import ACQUISITIONS
@@ -31,6 +37,8 @@ from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
 
 logger = logging.getLogger(__name__)
+
+_THREADPOOLS = ThreadpoolController()
 
 
 def default_n_initial(dim: int) -> int:
@@ -91,6 +99,10 @@ class BOEngine:
 
     def propose(self, pending: np.ndarray | None = None) -> np.ndarray | None:
         """The next point ``(d,)``, or None if every configuration is taken."""
+        with _THREADPOOLS.limit(limits=1, user_api="blas"):
+            return self._propose(pending)
+
+    def _propose(self, pending: np.ndarray | None) -> np.ndarray | None:
         pending = np.empty((0, self.space.dim)) if pending is None else self.space.snap(pending)
         exclude = np.vstack([self.X, self.failed, pending])
         if len(exclude) >= self.space.size:

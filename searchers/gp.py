@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_solve, cholesky
+from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
 logger = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class Posterior:
     y: np.ndarray  # (n,) standardised
     cat: np.ndarray  # (d,)
     params: GPParams
-    K_inv: np.ndarray  # (n, n) (K + diag(noise))^-1, explicit as in Optuna's GP: predictions are then matmuls
+    L_inv: np.ndarray  # (n, n) inverse of the lower Cholesky factor of K + diag(noise): predictions are matmuls
     alpha: np.ndarray  # (n,) (K + diag(noise))^-1 (y - mean)
     noise: np.ndarray  # (n,) per-point noise variance: params.noise_var, or less for pending fantasies
     y_shift: float = 0.0
@@ -258,9 +258,12 @@ class Posterior:
         noise = np.full(len(y), params.noise_var) if noise is None else noise
         Kf, _ = matern52(sq_dists(X, X, cat), params)
         L = cholesky_with_jitter(Kf + np.diag(noise))
-        K_inv = cho_solve((L, True), np.eye(len(y)), check_finite=False)
-        alpha = K_inv @ (y - params.mean)
-        return cls(X, y, cat, params, K_inv, alpha, noise, y_shift, y_scale)
+        # The triangular inverse, not (K + noise)^-1: its error grows with sqrt(cond K), not cond K,
+        # and the variance below stays a sum of squares (an explicit K^-1 made L-BFGS-B's line
+        # searches fail on Branin once observations cluster).
+        L_inv = solve_triangular(L, np.eye(len(y)), lower=True, check_finite=False)
+        alpha = cho_solve((L, True), y - params.mean, check_finite=False)
+        return cls(X, y, cat, params, L_inv, alpha, noise, y_shift, y_scale)
 
     def predict(self, Xs: np.ndarray, *, grad: bool = False):
         """Mean and variance of ``f`` at ``Xs: (m, d)``, each ``(m,)``.
@@ -271,10 +274,11 @@ class Posterior:
         D2 = sq_dists(Xs, self.X, self.cat)
         Ks, dK_dr2 = matern52(D2, self.params)  # (m, n)
         mean = self.params.mean + Ks @ self.alpha
-        B = Ks @ self.K_inv  # (m, n)
-        var = np.maximum(self.params.signal_var - np.einsum("mn,mn->m", B, Ks), 1e-12)
+        V = Ks @ self.L_inv.T  # (m, n) = (L^-1 Ks^T)^T
+        var = np.maximum(self.params.signal_var - np.einsum("mn,mn->m", V, V), 1e-12)
         if not grad:
             return mean, var
+        B = V @ self.L_inv  # (m, n) = Ks K^-1
         diff = Xs[:, None, :] - self.X[None, :, :]
         diff[:, :, self.cat] = 0.0
         J = (2.0 * dK_dr2)[:, :, None] * diff / self.params.lengthscales**2  # dKs/dx (m, n, d)

@@ -118,6 +118,14 @@ class GridParam:
         lo, hi = self._span()
         return (self._warp(self.start + k * self.step) - lo) / (hi - lo)
 
+    def snap_codes(self, u: np.ndarray) -> np.ndarray:
+        """``encode_index(index_of(u))`` for a whole column of codes at once."""
+        lo, hi = self._span()
+        x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
+        k = np.clip(np.round(((np.exp(x) if self.log else x) - self.start) / self.step), 0, self.size - 1)
+        value = self.start + k * self.step
+        return ((np.log(value) if self.log else value) - lo) / (hi - lo)
+
     def encode(self, value: Any) -> float:
         k = int(np.clip(round((float(value) - self.start) / self.step), 0, self.size - 1))
         return self.encode_index(k)
@@ -152,6 +160,10 @@ class CategoricalParam:
 
     def encode_index(self, k: int) -> float:
         return (k + 0.5) / self.size
+
+    def snap_codes(self, u: np.ndarray) -> np.ndarray:
+        """``encode_index(index_of(u))`` for a whole column of codes at once."""
+        return (np.clip(np.floor(u * self.size), 0, self.size - 1) + 0.5) / self.size
 
     def _find(self, value: Any) -> int | None:
         for i, category in enumerate(self.categories):
@@ -234,7 +246,7 @@ class SearchSpace:
         S = np.clip(np.array(U, dtype=float, copy=True), 0.0, 1.0)
         for j, p in enumerate(self.params):
             if not p.is_continuous:
-                S[:, j] = [p.encode_index(p.index_of(x)) for x in S[:, j]]
+                S[:, j] = p.snap_codes(S[:, j])
         return S
 
     def flat_names(self) -> list[str]:

@@ -127,3 +127,15 @@ def _log_with_zero_lower():
 def test_bad_spaces_raise_naming_the_parameter(space, message):
     with pytest.raises(ValueError, match=message):
         from_tune(space)
+
+
+def test_vectorised_snap_agrees_with_decoding_one_value_at_a_time():
+    space = from_tune({"n": tune.qlograndint(8, 512, 8), "k": tune.randint(-3, 7), "q": tune.quniform(0.1, 0.9, 0.1),
+                       "c": tune.choice(["a", None, 3]), "lg": tune.lograndint(1, 1000)})
+    U = np.random.default_rng(0).random((2000, space.dim))
+    U[:5] = [[0.0] * 5, [1.0] * 5, [0.5] * 5, [1e-12] * 5, [1 - 1e-12] * 5]
+    S = space.snap(U)
+    for u, s in zip(U, S, strict=True):
+        assert space.decode(s) == space.decode(u)
+        np.testing.assert_allclose(s, [p.encode_index(p.index_of(x)) for p, x in zip(space.params, u, strict=True)],
+                                   rtol=0, atol=1e-12)
