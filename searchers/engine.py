@@ -138,6 +138,23 @@ class BOEngine:
             post = condition_on_pending(post, pending, self.options.pending_strategy)
         return post
 
+    def model(self, pending: np.ndarray | None = None) -> gp.Posterior:
+        """The GP on the observations as they are now (and ``pending``, as ``propose`` treats them), for
+        inspection: the engine's state is not advanced.
+
+        Uses the last fitted hyperparameters if they were fitted on every current
+        observation, else fits afresh with a private random stream.
+        """
+        if len(self.y) < 2:
+            raise ValueError(f"the GP needs at least 2 observations, it has {len(self.y)}")
+        current = self.params is not None and self.n_at_fit == len(self.y)
+        post = gp.fit(self.X, self.y, self.space.categorical_mask, rng=np.random.default_rng(self.seed),
+                      warm_start=self.params, n_starts=self.options.n_starts, fit_subset=self.options.fit_subset,
+                      refit=not current)
+        if pending is not None and len(pending):
+            post = condition_on_pending(post, self.space.snap(pending), self.options.pending_strategy)
+        return post
+
     def _next_sobol(self, exclude: np.ndarray) -> np.ndarray | None:
         for _ in range(64):
             batch = sobol(self.space, 16, seed=self.seed, skip=self.n_sobol)

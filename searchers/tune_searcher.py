@@ -17,12 +17,14 @@ and values to maximise::
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from ray.tune.search import Searcher
 
+from .acquisition import ACQUISITIONS
 from .base import SpaceSearcher
 from .engine import BOEngine, EngineOptions
 from .space import SearchSpace
@@ -66,6 +68,56 @@ class GPEISearcher(SpaceSearcher):
         """The GP engine (observations ``X``, ``y`` maximised, fitted ``params``); None before the space is known."""
         return self._engine
 
+    @property
+    def acquisition_name(self) -> str:
+        return self._options.acquisition
+
+    # -- introspection: what the model believes, in the metric's own units ---------------
+    # None of these changes what the searcher suggests next.
+
+    def predict(self, configs: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior ``(mean, std)`` of the metric at ``configs`` (one config or a list), each ``(m,)``."""
+        post = self._model()
+        mean, std = post.to_units(*post.predict(self._encode_all(configs)))
+        return self._sign * mean, std
+
+    def acquisition(self, configs: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The acquisition (log EI by default) at ``configs``, with running trials treated as the searcher does."""
+        post = self._model(self._pending())
+        mean, var = post.predict(self._encode_all(configs))
+        return ACQUISITIONS[self._options.acquisition](mean, np.sqrt(var), float(post.y.max()))[0]
+
+    def kernel(self) -> dict:
+        """Fitted hyperparameters: per-parameter lengthscales (in the unit cube the GP sees: the
+        parameter's range, log-scaled for log parameters; 1 = the whole range), and signal
+        std, noise std and constant mean in the metric's units."""
+        post = self._model()
+        p = post.params
+        return {
+            "lengthscales": dict(zip(self._space.flat_names(), map(float, p.lengthscales), strict=True)),
+            "signal_std": post.y_scale * float(np.sqrt(p.signal_var)),
+            "noise_std": post.y_scale * float(np.sqrt(p.noise_var)),
+            "mean": self._sign * (post.y_shift + post.y_scale * p.mean),
+        }
+
+    def importance(self) -> dict[str, float]:
+        """Parameter importance from the ARD lengthscales: ``1 / l`` normalised to sum to 1, largest first."""
+        lengthscales = self.kernel()["lengthscales"]
+        inverse = {name: 1.0 / length for name, length in lengthscales.items()}
+        total = sum(inverse.values())
+        return dict(sorted(((n, v / total) for n, v in inverse.items()), key=lambda item: -item[1]))
+
+    def preview(self) -> dict | None:
+        """The config ``suggest()`` would return now (None if the space is exhausted), leaving the searcher as it is."""
+        engine = copy.deepcopy(self._engine)
+        u = engine.propose(self._pending())
+        return None if u is None else self._space.decode(u)
+
+    def observations(self) -> list[tuple[dict, float]]:
+        """Every finished trial the model learned from: ``(config, metric value)``."""
+        return [(self._space.decode(u), self._sign * float(v)) for u, v in zip(self._engine.X, self._engine.y,
+                                                                               strict=True)]
+
     # -- SpaceSearcher hooks ------------------------------------------------------------
 
     def _configure(self, space: SearchSpace) -> None:
@@ -100,6 +152,15 @@ class GPEISearcher(SpaceSearcher):
     def _sign(self) -> float:
         """The engine maximises: a minimised metric is negated."""
         return 1.0 if self._mode == "max" else -1.0
+
+    def _model(self, pending: np.ndarray | None = None):
+        if self._engine is None:
+            raise RuntimeError("GPEISearcher has no search space yet")
+        return self._engine.model(pending)
+
+    def _encode_all(self, configs) -> np.ndarray:
+        configs = [configs] if isinstance(configs, Mapping) else list(configs)
+        return self._space.snap(np.array([self._space.encode(c) for c in configs]).reshape(-1, self._space.dim))
 
     def _pending(self) -> np.ndarray:
         return np.array(list(self._running.values())).reshape(-1, self._space.dim)

