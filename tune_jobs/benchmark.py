@@ -1,15 +1,17 @@
 """Benchmark of searchers on test problems: regret against evaluations, and cost per suggest().
 
     python -m tune_jobs.benchmark --quick            # a few minutes
-    python -m tune_jobs.benchmark                    # the figures in the README
-    python -m tune_jobs.benchmark --timing 50 200 1000 --problems none
+    python -m tune_jobs.benchmark --jobs 2           # the figures in the README (all problems and searchers)
+    python -m tune_jobs.benchmark --problems none --timing 40 --timing-searchers gp ax optuna-gp
 
 Every searcher is driven through Ray Tune's ``Searcher`` interface
 (``suggest`` / ``on_trial_complete``) exactly as the Tuner drives it, without
 the Tuner's process overhead. With ``--batch 4`` four suggestions are made
 before any result returns, and then each result returns in the order its
 trial started (four workers finishing in turn). Writes ``runs.csv`` (one row
-per run), ``summary.csv`` and ``summary.md`` to ``--out``.
+per run), ``summary.csv``, ``targets.csv`` (ours against each other
+searcher, problem by problem), ``suggest_timing.csv``, ``summary.md`` and
+``regret_<problem>_batch<k>.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +30,9 @@ import pandas as pd
 from ray.tune.search import Searcher
 
 from searchers import GPEISearcher
+from searchers.plots import plot_regret_curves
 from searchers.space import from_tune
 
-from .plots import plot_regret_curves
 from .problems import PROBLEMS, Problem
 
 
@@ -116,25 +119,33 @@ def run_one(problem: Problem, searcher: Searcher, *, budget: int, batch: int) ->
     return Run(np.minimum.accumulate(values), np.array(seconds), duplicates)
 
 
-def compare(problems: list[str], searchers: list[str], *, seeds: int, budget: int, batches: list[int]) -> pd.DataFrame:
-    rows = []
-    for name in problems:
-        problem = PROBLEMS[name]
-        for batch in batches:
-            for searcher_name in searchers:
-                for seed in range(seeds):
-                    run = run_one(problem, SEARCHERS[searcher_name](seed), budget=budget, batch=batch)
-                    offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
-                    rows.append({
-                        "problem": name, "searcher": searcher_name, "batch": batch, "seed": seed,
-                        "curve": run.best - offset,
-                        "regret": float(run.best[-1] - offset),
-                        "regret_half": float(run.best[budget // 2 - 1] - offset),
-                        "median_suggest_s": float(np.median(run.suggest_seconds)),
-                        "duplicates": run.duplicates,
-                    })
-                    print(f"{name:10s} batch={batch} {searcher_name:14s} seed={seed} "
-                          f"regret={rows[-1]['regret']:.3g}", flush=True)
+def _cell(name: str, searcher_name: str, batch: int, seed: int, budget: int) -> dict:
+    logging.getLogger("searchers").setLevel(logging.ERROR)
+    problem = PROBLEMS[name]
+    run = run_one(problem, SEARCHERS[searcher_name](seed), budget=budget, batch=batch)
+    offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
+    row = {
+        "problem": name, "searcher": searcher_name, "batch": batch, "seed": seed,
+        "curve": run.best - offset,
+        "regret": float(run.best[-1] - offset),
+        "regret_half": float(run.best[budget // 2 - 1] - offset),
+        "median_suggest_s": float(np.median(run.suggest_seconds)),
+        "duplicates": run.duplicates,
+    }
+    print(f"{name:17s} batch={batch} {searcher_name:14s} seed={seed} regret={row['regret']:.3g}", flush=True)
+    return row
+
+
+def compare(problems: list[str], searchers: list[str], *, seeds: int, budget: int, batches: list[int],
+            jobs: int = 1) -> pd.DataFrame:
+    """Every problem x batch x searcher x seed, in ``jobs`` processes; one row per run."""
+    cells = [(name, searcher, batch, seed, budget)
+             for name in problems for batch in batches for searcher in searchers for seed in range(seeds)]
+    if jobs == 1:
+        rows = [_cell(*cell) for cell in cells]
+    else:
+        with ProcessPoolExecutor(jobs) as pool:
+            rows = list(pool.map(_cell, *zip(*cells, strict=True)))
     return pd.DataFrame(rows)
 
 
@@ -164,26 +175,57 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def time_suggest(n_observations: list[int], *, calls: int = 5, seed: int = 0) -> pd.DataFrame:
-    """Seconds per ``GPEISearcher.suggest()`` with ``n`` Hartmann6 observations already in."""
-    problem = PROBLEMS["hartmann6"]
-    rng = np.random.default_rng(seed)
+def targets(summary: pd.DataFrame, ours: str = "gp") -> pd.DataFrame:
+    """Per batch size and rival: on how many problems our median regret is <= the rival's.
+
+    Also the batch-4 / batch-1 ratio of our median regret on each problem, the
+    parallel target.
+    """
     rows = []
-    for n in n_observations:
-        searcher = GPEISearcher(seed=seed, space=problem.space, metric="loss", mode="min")
-        for _ in range(n):
-            config = searcher.space.decode(rng.random(searcher.space.dim))
-            searcher.add_evaluated_point(config, problem(config))
-        seconds = []
-        for i in range(calls):
-            start = time.perf_counter()
-            config = searcher.suggest(f"t{i}")
-            seconds.append(time.perf_counter() - start)
-            searcher.on_trial_complete(f"t{i}", {"loss": problem(config)})
-        rows.append({"observations": n, "median_s": float(np.median(seconds)), "max_s": float(np.max(seconds)),
-                     "calls": calls})
-        print(f"suggest() with {n} observations: median {rows[-1]['median_s']:.3f} s, "
-              f"max {rows[-1]['max_s']:.3f} s", flush=True)
+    medians = summary.pivot_table(index=["problem", "batch"], columns="searcher", values="median_regret")
+    for batch, table in medians.groupby(level="batch"):
+        for rival in [c for c in medians.columns if c != ours]:
+            both = table[[ours, rival]].dropna()
+            wins = both[ours] <= both[rival]
+            rows.append({"batch": batch, "rival": rival, "problems": len(both), "ours_at_most_rival": int(wins.sum()),
+                         "share": float(wins.mean()) if len(both) else math.nan,
+                         "lost_on": ", ".join(p for (p, _), w in wins.items() if not w)})
+    return pd.DataFrame(rows)
+
+
+def batch_ratios(summary: pd.DataFrame, ours: str = "gp") -> pd.DataFrame:
+    """Our median regret at each batch size over batch 1's, problem by problem."""
+    table = summary[summary["searcher"] == ours].pivot_table(index="problem", columns="batch", values="median_regret")
+    if 1 not in table.columns:
+        return pd.DataFrame()
+    ratios = table.div(table[1], axis=0).drop(columns=1).add_prefix("batch_").add_suffix("_over_batch_1")
+    return table.add_prefix("batch_").join(ratios).reset_index()
+
+
+def time_suggest(n_observations: list[int], searchers: list[str] = ("gp",), *, calls: int = 5,
+                 seed: int = 0) -> pd.DataFrame:
+    """Seconds per ``suggest()`` with ``n`` random Hartmann6 observations already in, per searcher."""
+    problem = PROBLEMS["hartmann6"]
+    space = from_tune(problem.space)
+    rows = []
+    for name in searchers:
+        for n in n_observations:
+            rng = np.random.default_rng(seed)
+            searcher = SEARCHERS[name](seed)
+            searcher.set_search_properties("loss", "min", problem.space)
+            for _ in range(n):
+                config = space.decode(rng.random(space.dim))
+                searcher.add_evaluated_point(config, problem(config))
+            seconds = []
+            for i in range(calls):
+                start = time.perf_counter()
+                config = searcher.suggest(f"t{i}")
+                seconds.append(time.perf_counter() - start)
+                searcher.on_trial_complete(f"t{i}", {"loss": problem(config)})
+            rows.append({"searcher": name, "observations": n, "median_s": float(np.median(seconds)),
+                         "max_s": float(np.max(seconds)), "calls": calls})
+            print(f"{name}: suggest() with {n} observations: median {rows[-1]['median_s']:.3f} s, "
+                  f"max {rows[-1]['max_s']:.3f} s", flush=True)
     return pd.DataFrame(rows)
 
 
@@ -199,42 +241,61 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", nargs="+", default=["branin", "hartmann6"],
-                        help=f"any of {sorted(PROBLEMS)}, or 'none'")
-    parser.add_argument("--searchers", nargs="+", default=["gp", "random"], choices=sorted(SEARCHERS),
-                        help="gp, random, ax, optuna-gp, optuna-tpe, or gp with a pending strategy")
+    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS),
+                        help=f"any of {list(PROBLEMS)} (default all), or 'none'")
+    parser.add_argument("--searchers", nargs="+", default=["gp", "ax", "optuna-gp", "optuna-tpe", "random"],
+                        choices=sorted(SEARCHERS), metavar="SEARCHER",
+                        help=f"any of {sorted(SEARCHERS)} (gp-<strategy>: ours with that pending strategy)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=50)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--timing", type=int, nargs="*", default=[50, 200, 1000],
+    parser.add_argument("--timing", type=int, nargs="*", default=[40, 200, 1000],
                         help="observation counts at which to time suggest()")
-    parser.add_argument("--quick", action="store_true", help="2 seeds, budget 30, batch 1, timing at 50")
+    parser.add_argument("--timing-searchers", nargs="+", default=["gp"], choices=sorted(SEARCHERS),
+                        metavar="SEARCHER", help="searchers to time (default gp)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (timing runs alone)")
+    parser.add_argument("--quick", action="store_true",
+                        help="Branin and Hartmann6, gp and random, 2 seeds, budget 30, batch 1, timing at 40")
     parser.add_argument("--out", type=Path, default=Path("results/benchmark"))
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.budget, args.batch, args.timing = 2, 30, [1], [50]
+        args.seeds, args.budget, args.batch, args.timing = 2, 30, [1], [40]
+        if args.problems == parser.get_default("problems"):
+            args.problems = ["branin", "hartmann6"]
+        if args.searchers == parser.get_default("searchers"):
+            args.searchers = ["gp", "random"]
     problems = [] if args.problems == ["none"] else args.problems
     unknown = sorted(set(problems) - set(PROBLEMS))
     if unknown:
         parser.error(f"unknown problem(s) {unknown}; choose from {sorted(PROBLEMS)}")
-    if args.seeds < 1 or args.budget < 2 or min(args.batch) < 1:
-        parser.error("--seeds must be >= 1, --budget >= 2 and --batch >= 1")
+    if args.seeds < 1 or args.budget < 2 or min(args.batch) < 1 or args.jobs < 1:
+        parser.error("--seeds and --jobs must be >= 1, --budget >= 2 and --batch >= 1")
     logging.getLogger("searchers").setLevel(logging.ERROR)
     args.out.mkdir(parents=True, exist_ok=True)
 
     report = []
     if problems:
-        runs = compare(problems, args.searchers, seeds=args.seeds, budget=args.budget, batches=args.batch)
+        runs = compare(problems, args.searchers, seeds=args.seeds, budget=args.budget, batches=args.batch,
+                       jobs=args.jobs)
         summary = summarise(runs)
         for path in plot_regret(runs, args.out):
             print(f"plot: {path}")
         runs.drop(columns="curve").to_csv(args.out / "runs.csv", index=False)
         summary.to_csv(args.out / "summary.csv", index=False)
-        report += [f"## Simple regret after {args.budget} evaluations ({args.seeds} seeds)", "", _markdown(summary), ""]
+        report += [f"## Simple regret after {args.budget} evaluations ({args.seeds} seeds)", "",
+                   "Regret is the best loss minus the optimum; where the optimum is unknown, the best loss.", "",
+                   _markdown(summary), ""]
+        if "gp" in args.searchers and len(args.searchers) > 1:
+            versus = targets(summary)
+            versus.to_csv(args.out / "targets.csv", index=False)
+            report += ["## gp's median regret <= the rival's, problem by problem", "", _markdown(versus), ""]
+            ratios = batch_ratios(summary)
+            if len(ratios.columns) > 2:
+                report += ["## gp's median regret by batch size", "", _markdown(ratios), ""]
     if args.timing:
-        timing = time_suggest(args.timing)
+        timing = time_suggest(args.timing, args.timing_searchers)
         timing.to_csv(args.out / "suggest_timing.csv", index=False)
-        report += ["## Seconds per GPEISearcher.suggest() (Hartmann6)", "", _markdown(timing), ""]
+        report += ["## Seconds per suggest() with n Hartmann6 observations", "", _markdown(timing), ""]
     text = "\n".join(report)
     (args.out / "summary.md").write_text(text)
     print("\n" + text)
