@@ -233,6 +233,7 @@ def trials_frame(results) -> pd.DataFrame:
         row[f"best_{METRIC}"] = float(scores.max()) if len(scores) else math.nan
         row[f"last_{METRIC}"] = float(scores.iloc[-1]) if len(scores) else math.nan
         row["epochs_run"] = int(result.metrics.get("training_iteration", 0)) if result.metrics else 0
+        row["node_ip"] = (result.metrics or {}).get("node_ip", "")
         row["error"] = "" if result.error is None else f"{type(result.error).__name__}: {result.error}"[:300]
         rows.append(row)
     return pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
