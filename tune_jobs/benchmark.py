@@ -72,7 +72,11 @@ def _optuna(sampler: str) -> Callable[[int], Searcher]:
 def _ax(seed: int) -> Searcher:
     from searchers import AxSearcher
 
-    logging.getLogger("ax").setLevel(logging.WARNING)
+    import ax.api  # noqa: F401 - creates Ax's loggers, each with its own level
+
+    for name in list(logging.root.manager.loggerDict):
+        if name == "ax" or name.startswith("ax."):
+            logging.getLogger(name).setLevel(logging.WARNING)
     return AxSearcher(seed=seed)
 
 
