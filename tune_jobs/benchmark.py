@@ -70,9 +70,9 @@ def _optuna(sampler: str) -> Callable[[int], Searcher]:
 
 
 def _ax(seed: int) -> Searcher:
-    from searchers import AxSearcher
-
     import ax.api  # noqa: F401 - creates Ax's loggers, each with its own level
+
+    from searchers import AxSearcher
 
     for name in list(logging.root.manager.loggerDict):
         if name == "ax" or name.startswith("ax."):

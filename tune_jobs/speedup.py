@@ -1,0 +1,81 @@
+"""Wall-time speed-up of running MLP trials side by side on one machine.
+
+    python -m tune_jobs.speedup                     # 8 trials, 3 epochs: 1 at a time, then 2 at a time
+    python -m tune_jobs.speedup --concurrency 1 2 4 --trials 12
+
+The same fixed configs (drawn once from the MLP's search space with ``--seed``)
+run with each ``--max-concurrent``, one CPU per trial, so the only difference
+between the runs is how many trials train at once. Prints a table of wall
+seconds and speed-up over the first concurrency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+
+from searchers.space import from_tune
+
+from . import torch_mlp
+from .data import load_mnist
+from .tuning import METRIC, MODE, start_ray
+
+
+def fixed_configs(trials: int, epochs: int, seed: int) -> list[dict]:
+    space = from_tune(torch_mlp.search_space(epochs))
+    rng = np.random.default_rng(seed)
+    configs = [space.decode(rng.random(space.dim)) for _ in range(trials)]
+    return [dict(config, epochs=epochs) for config in configs]
+
+
+def timed_run(configs: list[dict], data, concurrency: int, storage: str) -> float:
+    from ray import tune
+    from ray.tune.search import BasicVariantGenerator
+
+    trainable = tune.with_resources(tune.with_parameters(torch_mlp.train_mlp, data=data), {"cpu": 1})
+    tuner = tune.Tuner(
+        trainable,
+        param_space=torch_mlp.search_space(configs[0]["epochs"]),
+        tune_config=tune.TuneConfig(metric=METRIC, mode=MODE, num_samples=len(configs),
+                                    search_alg=BasicVariantGenerator(points_to_evaluate=configs),
+                                    max_concurrent_trials=concurrency),
+        run_config=tune.RunConfig(storage_path=storage, name=f"concurrency-{concurrency}", verbose=0),
+    )
+    start = time.perf_counter()
+    results = tuner.fit()
+    seconds = time.perf_counter() - start
+    if results.errors:
+        raise RuntimeError(f"{len(results.errors)} trial(s) failed: {results.errors[0]}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.trials < 1 or args.epochs < 1 or min(args.concurrency) < 1:
+        parser.error("--trials, --epochs and --concurrency must be at least 1")
+    data = load_mnist(seed=args.seed)
+    configs = fixed_configs(args.trials, args.epochs, args.seed)
+    start_ray()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="speedup-") as storage:
+        for concurrency in args.concurrency:
+            seconds = timed_run(configs, data, concurrency, storage)
+            rows.append((concurrency, seconds))
+            print(f"max concurrent {concurrency}: {seconds:.1f} s", flush=True)
+    print(f"\n{args.trials} MLP trials x {args.epochs} epochs, {data.describe()}, 1 CPU per trial\n")
+    print("| trials at once | wall s | speed-up |\n|---|---|---|")
+    for concurrency, seconds in rows:
+        print(f"| {concurrency} | {seconds:.1f} | {rows[0][1] / seconds:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
