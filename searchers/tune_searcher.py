@@ -40,6 +40,10 @@ class GPEISearcher(SpaceSearcher):
         n_initial: Sobol points before the GP takes over (default ``2 d`` in [5, 20]).
         acquisition: ``"log_ei"`` (default) or ``"ucb"``.
         pending_strategy: how running trials are treated (see ``searchers.pending``).
+        failed_trials: a failed trial (error, NaN or inf, no metric) is never suggested
+            again; with ``"worst"`` (default) it also enters the GP at the worst value
+            observed so far, steering the search away from regions that fail; with
+            ``"ignore"`` the GP never sees it.
         points_to_evaluate: configs (possibly partial) to try first, in order.
         evaluated_rewards: metric values already known for ``points_to_evaluate``;
             those points are then recorded as observations, not re-run.
@@ -55,10 +59,12 @@ class GPEISearcher(SpaceSearcher):
         n_initial: int | None = None,
         acquisition: str = "log_ei",
         pending_strategy: str = "believer",
+        failed_trials: str = "worst",
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         evaluated_rewards: Sequence[float] | None = None,
     ):
-        self._options = EngineOptions(n_initial=n_initial, acquisition=acquisition, pending_strategy=pending_strategy)
+        self._options = EngineOptions(n_initial=n_initial, acquisition=acquisition, pending_strategy=pending_strategy,
+                                      failed_trials=failed_trials)
         self._engine: BOEngine | None = None
         super().__init__(space=space, metric=metric, mode=mode, seed=seed, points_to_evaluate=points_to_evaluate,
                          evaluated_rewards=evaluated_rewards)

@@ -33,7 +33,7 @@ from searchers import GPEISearcher
 from searchers.plots import plot_regret_curves
 from searchers.space import from_tune
 
-from .problems import PROBLEMS, Problem
+from .problems import FAILING_PROBLEMS, PROBLEMS, Problem
 
 
 class RandomSearcher(Searcher):
@@ -80,6 +80,8 @@ def _ax(seed: int) -> Searcher:
     return AxSearcher(seed=seed)
 
 
+ALL_PROBLEMS = {**PROBLEMS, **FAILING_PROBLEMS}
+
 SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "ax": _ax,
     "optuna-gp": _optuna("gp"),
@@ -88,6 +90,7 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "gp-believer": lambda seed: GPEISearcher(seed=seed, pending_strategy="believer"),
     "gp-liar_worst": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_worst"),
     "gp-liar_mean": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_mean"),
+    "gp-failed_ignore": lambda seed: GPEISearcher(seed=seed, failed_trials="ignore"),
     "random": lambda seed: RandomSearcher(seed=seed),
 }
 
@@ -120,12 +123,12 @@ def run_one(problem: Problem, searcher: Searcher, *, budget: int, batch: int) ->
         value = problem(config)
         searcher.on_trial_complete(trial_id, {"loss": value})
         values.append(value)
-    return Run(np.minimum.accumulate(values), np.array(seconds), duplicates)
+    return Run(np.fmin.accumulate(values), np.array(seconds), duplicates)  # fmin: failed (NaN) evaluations skipped
 
 
 def _cell(name: str, searcher_name: str, batch: int, seed: int, budget: int) -> dict:
     logging.getLogger("searchers").setLevel(logging.ERROR)
-    problem = PROBLEMS[name]
+    problem = ALL_PROBLEMS[name]
     run = run_one(problem, SEARCHERS[searcher_name](seed), budget=budget, batch=batch)
     offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
     row = {
@@ -158,7 +161,7 @@ def plot_regret(runs: pd.DataFrame, out: Path) -> list[Path]:
     paths = []
     for (problem, batch), group in runs.groupby(["problem", "batch"], sort=False):
         curves = {name: np.vstack(g["curve"].to_list()) for name, g in group.groupby("searcher", sort=False)}
-        known = PROBLEMS[problem].optimum is not None
+        known = ALL_PROBLEMS[problem].optimum is not None
         path = out / f"regret_{problem}_batch{batch}.png"
         plot_regret_curves(curves, path, title=f"{problem}, batch {batch}",
                            ylabel="simple regret" if known else "best loss", log=known)
@@ -246,7 +249,7 @@ def _markdown(frame: pd.DataFrame) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS),
-                        help=f"any of {list(PROBLEMS)} (default all), or 'none'")
+                        help=f"any of {list(PROBLEMS)} (default all), {list(FAILING_PROBLEMS)}, or 'none'")
     parser.add_argument("--searchers", nargs="+", default=["gp", "ax", "optuna-gp", "optuna-tpe", "random"],
                         choices=sorted(SEARCHERS), metavar="SEARCHER",
                         help=f"any of {sorted(SEARCHERS)} (gp-<strategy>: ours with that pending strategy)")
@@ -269,9 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.searchers == parser.get_default("searchers"):
             args.searchers = ["gp", "random"]
     problems = [] if args.problems == ["none"] else args.problems
-    unknown = sorted(set(problems) - set(PROBLEMS))
+    unknown = sorted(set(problems) - set(ALL_PROBLEMS))
     if unknown:
-        parser.error(f"unknown problem(s) {unknown}; choose from {sorted(PROBLEMS)}")
+        parser.error(f"unknown problem(s) {unknown}; choose from {sorted(ALL_PROBLEMS)}")
     if args.seeds < 1 or args.budget < 2 or min(args.batch) < 1 or args.jobs < 1:
         parser.error("--seeds and --jobs must be >= 1, --budget >= 2 and --batch >= 1")
     logging.getLogger("searchers").setLevel(logging.ERROR)

@@ -11,6 +11,7 @@ the best loss found, not a regret.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -135,4 +136,21 @@ PROBLEMS = {
                                    "min_samples_split": tune.uniform(0.01, 0.99),
                                    "min_samples_leaf": tune.uniform(0.01, 0.49),
                                    "min_weight_fraction_leaf": tune.uniform(0.01, 0.49)}, rf_wine, None),
+}
+
+
+def _failing(problem: Problem, fails: Callable[[dict], bool], name: str) -> Problem:
+    """``problem`` with a region where the evaluation fails (NaN), as a diverging network reports."""
+
+    def function(config: dict) -> float:
+        return math.nan if fails(config) else problem.function(config)
+
+    return Problem(name, problem.space, function, problem.optimum)
+
+
+# For deciding how a failed trial should inform the GP (tune_jobs.benchmark --problems branin_fail ...):
+# the failing regions hold a third (Branin: one of its three optima is in it) and a fifth of the box.
+FAILING_PROBLEMS = {
+    "branin_fail": _failing(PROBLEMS["branin"], lambda c: c["x1"] > 5.0, "branin_fail"),
+    "hartmann6_fail": _failing(PROBLEMS["hartmann6"], lambda c: c["x0"] + c["x1"] > 1.2, "hartmann6_fail"),
 }

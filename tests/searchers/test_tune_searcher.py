@@ -116,3 +116,20 @@ def test_tuner_with_concurrency_limiter_and_restore(ray_session, tmp_path):
     assert len(configs) == 9
     restored = tune.Tuner.restore(str(tmp_path / "limited"), trainable=_branin_trainable)
     assert len(restored.get_results()) == 9
+
+
+def test_failed_trials_imputed_as_worst_steer_the_search_away_from_where_trials_fail():
+    def run(failed_trials):
+        searcher = GPEISearcher(seed=0, space={"x": tune.uniform(0, 1)}, metric="loss", mode="min", n_initial=4,
+                                failed_trials=failed_trials)
+        failures = 0
+        for i in range(16):
+            x = searcher.suggest(str(i))["x"]
+            failed = x > 0.6  # the loss falls towards x = 1, but trials there diverge
+            failures += failed
+            searcher.on_trial_complete(str(i), {"loss": math.nan if failed else -x})
+        assert len(searcher.engine.y) == 16 - failures  # imputed values never become observations
+        return failures
+
+    worst, ignore = run("worst"), run("ignore")
+    assert worst < ignore, (worst, ignore)
