@@ -117,7 +117,7 @@ class SpaceSearcher(Searcher):
         value, reason = metric_value(result, self._metric, error)
         if reason is not None:
             self._failures[trial_id] = reason
-            logger.warning("trial %s not used by %s: %s", trial_id, self._kind, reason)
+            logger.warning("trial %s has no usable result for %s: %s", trial_id, self._kind, reason)
             self._tell(token, None)
             return
         self._tell(token, value)

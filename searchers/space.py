@@ -353,6 +353,8 @@ def _convert(path: Path, domain: Any) -> Param:
         raise ValueError(f"{name}: bounds must be finite, got [{lower}, {upper}]")
     if log and lower <= 0:
         raise ValueError(f"{name}: a log scale needs lower > 0, got lower={domain.lower}")
+    if q is not None and not (math.isfinite(q) and q > 0):
+        raise ValueError(f"{name}: the quantisation step q must be positive, got {q}")
     if kind == "Float":
         return _float_param(path, lower, upper, log, q)
     if kind == "Integer":

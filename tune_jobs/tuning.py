@@ -349,7 +349,7 @@ def sweep(job: Job, **flags) -> Sweep:
         elif value not in (False, None):
             argv += [flag, *(map(str, value) if isinstance(value, list | tuple) else [str(value)])]
     args, data = _prepare(job, argv)
-    start_ray()
+    _start(args)
     return run_sweep(job, args, data, args.searcher, args.name)
 
 
@@ -364,9 +364,6 @@ def _prepare(job: Job, argv: list[str] | None) -> tuple[argparse.Namespace, Mnis
             raise SystemExit(f"--storage-path {storage} cannot be created: {e}") from e
         if not os.access(storage, os.W_OK):
             raise SystemExit(f"--storage-path {storage} is not writable")
-        if (storage / args.name).exists() and not args.resume:
-            raise SystemExit(f"{storage / args.name} already exists: pass --resume to continue it, "
-                             "or choose another --name")
     try:
         data = load_mnist(args.data_dir, seed=args.seed)
     except MnistFileError as e:
@@ -378,10 +375,40 @@ def _prepare(job: Job, argv: list[str] | None) -> tuple[argparse.Namespace, Mnis
     return args, data
 
 
+def check_resources(args: argparse.Namespace, resources: dict[str, float], *, joined: bool) -> None:
+    """Refuse a sweep whose trials can never start; ``resources`` are the cluster's, ``joined`` says
+    whether it is a cluster we joined (it may grow: an autoscaler adds nodes) or a Ray we started here."""
+    wants = [("GPU", args.gpus_per_trial, "--gpus-per-trial"), ("CPU", args.cpus_per_trial, "--cpus-per-trial")]
+    for resource, per_trial, flag in wants:
+        have = resources.get(resource, 0.0)
+        if per_trial > have:
+            message = f"{flag} {per_trial:g}: the Ray cluster has {have:g} {resource}s"
+            if not joined:
+                raise SystemExit(f"{message} on this machine; lower {flag} or run on a cluster that has them")
+            print(f"warning: {message}; trials wait until nodes with enough {resource}s join", flush=True)
+
+
+def _start(args: argparse.Namespace) -> None:
+    """Start or join Ray, check the cluster can run the trials, then claim the run's directory."""
+    import ray
+
+    start_ray()
+    check_resources(args, ray.cluster_resources(), joined=bool(os.environ.get("RAY_ADDRESS")))
+    if "://" not in args.storage_path and not args.resume:
+        run_dir = Path(args.storage_path) / args.name
+        try:
+            run_dir.mkdir()  # atomic: of two sweeps started with the same name, one gets it, one stops here
+        except FileExistsError:
+            raise SystemExit(f"{run_dir} already exists: pass --resume to continue it, "
+                             "or choose another --name") from None
+        except OSError as e:
+            raise SystemExit(f"cannot create the run directory {run_dir}: {e}") from e
+
+
 def main(job: Job, argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args, data = _prepare(job, argv)
-    start_ray()
+    _start(args)
     if not args.compare:
         run_sweep(job, args, data, args.searcher, args.name)
         return 0
