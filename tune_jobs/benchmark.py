@@ -126,8 +126,26 @@ def run_one(problem: Problem, searcher: Searcher, *, budget: int, batch: int) ->
     return Run(np.fmin.accumulate(values), np.array(seconds), duplicates)  # fmin: failed (NaN) evaluations skipped
 
 
+def _single_threaded() -> None:
+    """One BLAS and one torch thread per process, for every searcher, as our engine runs.
+
+    Measured: two benchmark processes on 2 cores with torch's default threads
+    made Ax's suggest() about 15 s instead of 0.6-1 s (threads spinning against
+    each other); the same oversubscription hits NumPy's BLAS.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 def _cell(name: str, searcher_name: str, batch: int, seed: int, budget: int) -> dict:
     logging.getLogger("searchers").setLevel(logging.ERROR)
+    _single_threaded()
     problem = ALL_PROBLEMS[name]
     run = run_one(problem, SEARCHERS[searcher_name](seed), budget=budget, batch=batch)
     offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
@@ -214,6 +232,7 @@ def time_suggest(n_observations: list[int], searchers: list[str] = ("gp",), *, c
     """Seconds per ``suggest()`` with ``n`` random Hartmann6 observations already in, per searcher."""
     problem = PROBLEMS["hartmann6"]
     space = from_tune(problem.space)
+    _single_threaded()
     rows = []
     for name in searchers:
         for n in n_observations:
