@@ -14,7 +14,8 @@ Ax) fills in five hooks:
 * ``_tell(token, value)``: a finished trial's metric, already checked finite
   (``value`` in the metric's own units) or None when it failed;
 * ``_known(config, value)``: a result the user already had (``evaluated_rewards``,
-  ``add_evaluated_point``), None when it failed.
+  ``add_evaluated_point``), or of a trial the searcher lost track of (restored
+  from a checkpoint older than the trial), None when it failed.
 
 Checkpoints are the instance's own attributes, pickled through a temporary
 file and a rename; a backend with state that does not pickle overrides
@@ -112,6 +113,7 @@ class SpaceSearcher(Searcher):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if trial_id not in self._running:
+            self._adopt(trial_id, result, error)
             return
         token = self._running.pop(trial_id)
         value, reason = metric_value(result, self._metric, error)
@@ -122,6 +124,26 @@ class SpaceSearcher(Searcher):
             return
         self._tell(token, value)
         self._n_observations += 1
+
+    def _adopt(self, trial_id: str, result: dict | None, error: bool) -> None:
+        """A trial this searcher did not suggest, or suggested after the checkpoint it was restored from
+        (the driver was killed between the two): learn from the config its result carries."""
+        config = (result or {}).get("config")
+        if not self._configured or not isinstance(config, dict) or trial_id in self._failures:
+            return
+        try:
+            config = self._complete(config)
+        except ValueError as e:
+            logger.warning("trial %s is not in the search space, ignored: %s", trial_id, e)
+            return
+        if self._knows(config):
+            return
+        value, reason = metric_value(result, self._metric, error)
+        if reason is not None:
+            self._failures[trial_id] = reason
+        self._known(config, value if reason is None else None)
+        self._n_observations += reason is None
+        logger.info("trial %s was not running in this searcher; learned from its result", trial_id)
 
     def add_evaluated_point(
         self,
@@ -193,6 +215,10 @@ class SpaceSearcher(Searcher):
 
     def _known(self, config: dict, value: float | None) -> None:
         raise NotImplementedError
+
+    def _knows(self, config: dict) -> bool:
+        """Whether the backend has this config's result already (default: it cannot tell)."""
+        return False
 
     def _checkpoint_state(self) -> dict:
         return dict(self.__dict__)

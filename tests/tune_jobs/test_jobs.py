@@ -27,7 +27,7 @@ def _run(module, args, ray_address, tmp_path, *, timeout=600, extra_env=None, wa
 
 
 def _searcher_state(run_dir: Path) -> dict:
-    path = max(run_dir.glob("searcher-state-*.pkl"), key=lambda p: p.stat().st_mtime)  # one per session
+    path = max(run_dir.glob("searcher-state-*.pkl"))  # one per session, named by its start time
     with open(path, "rb") as f:
         return pickle.load(f)
 
