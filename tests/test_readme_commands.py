@@ -67,7 +67,7 @@ def test_quick_benchmark_writes_its_tables(tmp_path):
     assert (summary["seeds"] == 2).all() and (summary["duplicates"] == 0).all()
     assert (summary["median_regret"] >= 0).all()
     assert len(pd.read_csv(tmp_path / "runs.csv")) == 8
-    assert timing["observations"].tolist() == [50] and timing["median_s"].iloc[0] > 0
+    assert timing["observations"].tolist() == [40] and timing["median_s"].iloc[0] > 0
     assert "Simple regret" in (tmp_path / "summary.md").read_text()
     for problem in ("branin", "hartmann6"):
         assert (tmp_path / f"regret_{problem}_batch1.png").stat().st_size > 5000
@@ -81,10 +81,30 @@ def test_benchmark_at_batch_4_makes_no_duplicates(tmp_path):
 
 @pytest.mark.slow
 def test_full_benchmark_meets_the_hartmann6_target(tmp_path):
-    summary, timing = _benchmark(tmp_path)
+    summary, timing = _benchmark(tmp_path, "--jobs", "2")
     gp = summary[(summary["problem"] == "hartmann6") & (summary["batch"] == 1) & (summary["searcher"] == "gp")]
     assert gp["median_regret"].iloc[0] <= 0.05 and (summary["duplicates"] == 0).all()
-    assert timing["observations"].tolist() == [50, 200, 1000]
+    assert set(summary["searcher"]) == {"gp", "ax", "optuna-gp", "optuna-tpe", "random"}
+    assert timing["observations"].tolist() == [40, 200, 1000]
+    assert len(pd.read_csv(tmp_path / "targets.csv")) == 8  # 4 rivals x 2 batch sizes
+
+
+def test_searchers_timed_side_by_side(tmp_path):
+    _, timing = _benchmark(tmp_path, "--problems", "none", "--timing", "20", "--timing-searchers", "gp", "ax")
+    assert timing["searcher"].tolist() == ["gp", "ax"] and (timing["median_s"] > 0).all()
+
+
+def test_speedup_command(ray_session):
+    out = _run([sys.executable, "-m", "tune_jobs.speedup", "--trials", "2", "--epochs", "1"], ray_session)
+    assert "| 1 |" in out and "| 2 |" in out and "speed-up" in out
+
+
+def test_long_sweep_command(ray_session, capsys):
+    from tune_jobs.long_sweep import main
+
+    assert main(["--trials", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "12 trials of Hartmann6" in out and "searcher: 12 observations" in out
 
 
 @pytest.mark.slow
