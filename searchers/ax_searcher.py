@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -34,22 +34,11 @@ class AxSearcher(SpaceSearcher):
     """Ax's Bayesian optimisation (Sobol, then BoTorch) behind Ray Tune's Searcher interface.
 
     Args (keyword-only): ``space``, ``metric``, ``mode``, ``seed``,
-    ``points_to_evaluate``, ``evaluated_rewards``, as for ``GPEISearcher``.
+    ``points_to_evaluate``, ``evaluated_rewards``, as for ``GPEISearcher``
+    (``SpaceSearcher``'s own).
     """
 
-    def __init__(
-        self,
-        *,
-        space: Mapping[str, Any] | None = None,
-        metric: str | None = None,
-        mode: str | None = None,
-        seed: int = 0,
-        points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
-        evaluated_rewards: Sequence[float] | None = None,
-    ):
-        self._client = None
-        super().__init__(space=space, metric=metric, mode=mode, seed=seed, points_to_evaluate=points_to_evaluate,
-                         evaluated_rewards=evaluated_rewards)
+    _client = None  # ax.api.Client, once the space and mode are known
 
     # -- SpaceSearcher hooks ------------------------------------------------------------
 

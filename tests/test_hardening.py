@@ -58,6 +58,7 @@ def _searcher_state(run_dir: Path) -> dict:
         return pickle.load(f)
 
 
+@pytest.mark.slow  # about 2.5 min; tests/tune_jobs/test_jobs.py kills and resumes once in the default suite
 def test_driver_killed_at_five_points_loses_and_reruns_nothing(ray_session, tmp_path):
     """SIGKILL the sweep's driver after 1, 2, 3, 4 and 5 finished trials, resuming each time."""
     samples = 7
