@@ -212,3 +212,13 @@ def test_a_crash_while_checkpointing_leaves_the_old_checkpoint(tmp_path, monkeyp
     restored = GPEISearcher()
     restored.restore(str(path))
     assert restored.n_observations == 3
+
+
+def test_two_sweeps_with_one_name_cannot_overwrite_each_other(ray_session, tmp_path):
+    from tune_jobs.tuning import _start, parse_args
+
+    args = parse_args(FLAKY, ["--storage-path", str(tmp_path), "--name", "shared"])
+    _start(args)  # the first sweep claims the run directory
+    with pytest.raises(SystemExit, match="shared already exists: pass --resume"):
+        _start(args)
+    assert [p.name for p in tmp_path.iterdir()] == ["shared"]
