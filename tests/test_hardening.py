@@ -164,6 +164,8 @@ import ray
 start_ray()
 node = ray._private.worker.global_worker.node
 pids = [p.process.pid for procs in node.all_processes.values() for p in procs]
+from ray._private.authentication.authentication_utils import is_token_auth_enabled
+print("TOKEN_AUTH", is_token_auth_enabled(), flush=True)
 print("PIDS", *pids, flush=True)
 sys.stdin.read()
 """
@@ -185,7 +187,7 @@ def test_local_ray_listens_on_loopback_only_with_token_auth(tmp_path):
         assert len(ours) >= 3, sockets  # GCS, raylet, object manager at least
         local = [s.split()[3] for s in ours]
         assert all(a.startswith(("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:")) for a in local), local
-        assert "Token authentication is enabled" in "".join(lines)
+        assert "TOKEN_AUTH True" in "".join(lines)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -90,7 +90,11 @@ def test_full_benchmark_meets_the_hartmann6_target(tmp_path):
 
 
 def test_searchers_timed_side_by_side(tmp_path):
-    _, timing = _benchmark(tmp_path, "--problems", "none", "--timing", "20", "--timing-searchers", "gp", "ax")
+    out = subprocess.run([sys.executable, "-m", "tune_jobs.benchmark", "--problems", "none", "--timing", "20",
+                          "--timing-searchers", "gp", "ax", "--out", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    timing = pd.read_csv(tmp_path / "suggest_timing.csv")
     assert timing["searcher"].tolist() == ["gp", "ax"] and (timing["median_s"] > 0).all()
 
 

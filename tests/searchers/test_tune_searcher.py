@@ -95,6 +95,7 @@ def _tune(search_alg, name, tmp_path, samples=20, max_concurrent=2):
     return tuner.fit()
 
 
+@pytest.mark.slow  # 120 Tuner trials; the contract suite runs both searchers in a real Tuner by default
 def test_real_tuner_gp_beats_random_on_branin(ray_session, tmp_path):
     gp_best, random_best = [], []
     for seed in range(3):

@@ -78,7 +78,7 @@ def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
     assert len(frame) == 6 and frame["best_val_accuracy"].notna().all(), out[-2000:]
     assert len(set(frame["trial_id"])) == 6
     state = _searcher_state(run_dir)
-    assert len(state["_engine"].y) == 6 and not state["_pending"]  # every trial observed once, none left open
+    assert len(state["_engine"].y) == 6 and not state["_running"]  # every trial observed once, none left open
 
 
 def test_bad_flags_exit_with_a_message(tmp_path):
