@@ -11,7 +11,6 @@ every node and client reads the same token file.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -139,24 +138,9 @@ def test_job_submitted_to_two_nodes_runs_trials_on_both(cluster):
 
 
 def test_gpu_trials_go_only_to_the_gpu_node_and_fall_back_to_cpu(cluster):
-    """Submitted with --no-wait, then followed with ray job status and ray job logs, as the README shows."""
-    storage = cluster.tmp / "results"
-    out = cluster.run("ray", "job", "submit", "--no-wait", "--address", DASHBOARD, "--runtime-env",
-                      "cluster/runtime_env.yaml", "--", "python", "-m", "tune_jobs.torch_mlp", "--smoke",
-                      "--storage-path", str(storage), "--name", "gpu", "--num-samples", "2", "--gpus-per-trial", "0.5")
-    assert out.returncode == 0, out.stdout + out.stderr
-    job_id = re.search(r"raysubmit_\w+", out.stdout + out.stderr).group(0)
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        status = cluster.run("ray", "job", "status", job_id, "--address", DASHBOARD, timeout=60)
-        if any(word in status.stdout + status.stderr for word in ("SUCCEEDED", "FAILED", "STOPPED")):
-            break
-        time.sleep(3)
-    assert "SUCCEEDED" in status.stdout + status.stderr, status.stdout + status.stderr
-    logs = cluster.run("ray", "job", "logs", job_id, "--address", DASHBOARD, timeout=60).stdout
-    assert "PyTorch sees no usable GPU on this node; training on the CPU" in logs and "test accuracy" in logs
-    frame = pd.read_csv(storage / "gpu" / "trials.csv")
+    out, frame = _submit(cluster, "gpu", "--num-samples", "2", "--gpus-per-trial", "0.5")
     assert set(frame["node_ip"]) == {WORKER_IP}, frame[["trial", "node_ip"]]
+    assert "PyTorch sees no usable GPU on this node; training on the CPU" in out.stdout + out.stderr
 
 
 def test_job_api_refuses_a_client_without_the_token(cluster):
