@@ -98,9 +98,11 @@ def test_searchers_timed_side_by_side(tmp_path):
     assert timing["searcher"].tolist() == ["gp", "ax"] and (timing["median_s"] > 0).all()
 
 
-def test_speedup_command(ray_session):
-    out = _run([sys.executable, "-m", "tune_jobs.speedup", "--trials", "2", "--epochs", "1"], ray_session)
-    assert "| 1 |" in out and "| 2 |" in out and "speed-up" in out
+def test_speedup_command_runs_trials_one_then_two_at_a_time(ray_session):
+    out = _run([sys.executable, "-m", "tune_jobs.speedup", "--trials", "2", "--epochs", "2"], ray_session)
+    rows = [line.strip("|").split("|") for line in out.splitlines() if line.startswith("| ") and "x |" in line]
+    seen = {int(limit): int(at_once) for limit, at_once, _, _ in rows}
+    assert seen == {1: 1, 2: 2}, out
 
 
 def test_long_sweep_command(ray_session, capsys):
