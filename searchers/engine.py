@@ -57,6 +57,7 @@ class EngineOptions:
     # "worst": a failed point enters the GP at the worst value seen (measured better than "ignore" on
     # 3 of 4 benchmark cells with failing regions, see tune_jobs.problems.FAILING_PROBLEMS).
     failed_trials: str = "worst"
+    warp_outputs: bool = True  # Yeo-Johnson on the targets, see gp.OutputScaling
     n_starts: int = 3
     restart_every: int = 5
     refit_all_until: int = 150
@@ -140,6 +141,7 @@ class BOEngine:
         post = gp.fit(
             X, y, self.space.categorical_mask, rng=self.rng, warm_start=self.params,
             n_starts=1 if settled else self.options.n_starts, fit_subset=self.options.fit_subset, refit=refit,
+            warp=self.options.warp_outputs,
         )
         if refit:
             self.params, self.n_at_fit = post.params, n
@@ -160,7 +162,7 @@ class BOEngine:
         X, y = self._training_data()
         post = gp.fit(X, y, self.space.categorical_mask, rng=np.random.default_rng(self.seed),
                       warm_start=self.params, n_starts=self.options.n_starts, fit_subset=self.options.fit_subset,
-                      refit=not current)
+                      refit=not current, warp=self.options.warp_outputs)
         if pending is not None and len(pending):
             post = condition_on_pending(post, self.space.snap(pending), self.options.pending_strategy)
         return post

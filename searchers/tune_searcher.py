@@ -44,6 +44,9 @@ class GPEISearcher(SpaceSearcher):
             again; with ``"worst"`` (default) it also enters the GP at the worst value
             observed so far, steering the search away from regions that fail; with
             ``"ignore"`` the GP never sees it.
+        warp_outputs: fit the GP to the metric through a Yeo-Johnson power transform
+            (default True), which tames metrics with long tails such as losses spanning
+            orders of magnitude; False fits it to the standardised metric.
         points_to_evaluate: configs (possibly partial) to try first, in order.
         evaluated_rewards: metric values already known for ``points_to_evaluate``;
             those points are then recorded as observations, not re-run.
@@ -60,11 +63,12 @@ class GPEISearcher(SpaceSearcher):
         acquisition: str = "log_ei",
         pending_strategy: str = "believer",
         failed_trials: str = "worst",
+        warp_outputs: bool = True,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         evaluated_rewards: Sequence[float] | None = None,
     ):
         self._options = EngineOptions(n_initial=n_initial, acquisition=acquisition, pending_strategy=pending_strategy,
-                                      failed_trials=failed_trials)
+                                      failed_trials=failed_trials, warp_outputs=warp_outputs)
         self._engine: BOEngine | None = None
         super().__init__(space=space, metric=metric, mode=mode, seed=seed, points_to_evaluate=points_to_evaluate,
                          evaluated_rewards=evaluated_rewards)
@@ -96,14 +100,16 @@ class GPEISearcher(SpaceSearcher):
     def kernel(self) -> dict:
         """Fitted hyperparameters: per-parameter lengthscales (in the unit cube the GP sees: the
         parameter's range, log-scaled for log parameters; 1 = the whole range), and signal
-        std, noise std and constant mean in the metric's units."""
+        std, noise std and constant mean in the metric's units (through the output warping, the
+        ±1 std band around the mean mapped back, see ``searchers.gp.OutputScaling``)."""
         post = self._model()
         p = post.params
+        centre, (signal_std, noise_std) = post.to_units(np.full(2, p.mean), np.array([p.signal_var, p.noise_var]))
         return {
             "lengthscales": dict(zip(self._space.flat_names(), map(float, p.lengthscales), strict=True)),
-            "signal_std": post.y_scale * float(np.sqrt(p.signal_var)),
-            "noise_std": post.y_scale * float(np.sqrt(p.noise_var)),
-            "mean": self._sign * (post.y_shift + post.y_scale * p.mean),
+            "signal_std": float(signal_std),
+            "noise_std": float(noise_std),
+            "mean": self._sign * float(centre[0]),
         }
 
     def importance(self) -> dict[str, float]:

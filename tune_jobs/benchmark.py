@@ -91,6 +91,7 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "gp-liar_worst": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_worst"),
     "gp-liar_mean": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_mean"),
     "gp-failed_ignore": lambda seed: GPEISearcher(seed=seed, failed_trials="ignore"),
+    "gp-no_warp": lambda seed: GPEISearcher(seed=seed, warp_outputs=False),
     "random": lambda seed: RandomSearcher(seed=seed),
 }
 
@@ -271,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"any of {list(PROBLEMS)} (default all), {list(FAILING_PROBLEMS)}, or 'none'")
     parser.add_argument("--searchers", nargs="+", default=["gp", "ax", "optuna-gp", "optuna-tpe", "random"],
                         choices=sorted(SEARCHERS), metavar="SEARCHER",
-                        help=f"any of {sorted(SEARCHERS)} (gp-<strategy>: ours with that pending strategy)")
+                        help=f"any of {sorted(SEARCHERS)} (gp-<variant>: ours with one option changed)")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=50)
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4])

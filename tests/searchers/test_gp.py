@@ -119,3 +119,35 @@ def test_duplicate_inputs_are_handled():
     post = gp.fit(X, y, np.zeros(2, bool), rng=np.random.default_rng(0))
     mean, var = post.predict(np.array([[0.2, 0.2]]))
     assert np.isfinite(mean).all() and np.isfinite(var).all()
+
+
+def test_output_warping_round_trips_and_evens_out_a_long_tail():
+    rng = np.random.default_rng(3)
+    y = -np.exp(rng.normal(scale=3.0, size=40))  # maximised targets, a tail over orders of magnitude
+    w, scaling = gp.OutputScaling.fit(y, warp=True)
+    assert scaling.power is not None
+    np.testing.assert_allclose(scaling.inverse(w), y, rtol=1e-6)
+    np.testing.assert_array_equal(np.argsort(w), np.argsort(y))  # monotone: the order, and the best, kept
+    skew = lambda v: float(np.mean(((v - v.mean()) / v.std()) ** 3))  # noqa: E731
+    assert abs(skew(w)) < abs(skew(y)) / 3
+    assert w.mean() == pytest.approx(0, abs=1e-12) and w.std() == pytest.approx(1)
+
+
+def test_without_warping_units_are_a_shift_and_scale():
+    y = np.array([3.0, 5.0, 10.0, 11.0])
+    z, scaling = gp.OutputScaling.fit(y, warp=False)
+    centre, std = scaling.to_units(np.array([0.5]), np.array([0.25]))
+    assert centre[0] == pytest.approx(y.mean() + 0.5 * y.std()) and std[0] == pytest.approx(0.5 * y.std())
+
+
+def test_warped_posterior_interpolates_in_the_metrics_units():
+    X, y = _data(n=15)
+    y = np.exp(3 * y)  # skewed
+    post = gp.fit(X, y, np.zeros(3, bool), rng=np.random.default_rng(0), warp=True)
+    assert post.scaling.power is not None
+    centre, std = post.to_units(*post.predict(X))
+    np.testing.assert_allclose(centre, y, rtol=0.05, atol=0.02 * np.std(y))
+    # Uncertainty in units follows the warp's slope (larger where y is steep); it is still
+    # smallest at the observations.
+    _, std_away = post.to_units(*post.predict(np.random.default_rng(1).random((200, 3))))
+    assert np.median(std) < 0.2 * np.median(std_away)
