@@ -2,110 +2,42 @@
 
 Ray will not run two nodes on 127.0.0.1, so the test makes two hosts: two
 network namespaces joined by a veth pair, 10.78.0.1 (head, no GPU) and
-10.78.0.2 (worker, one declared GPU that is not real). Each node is a
-``ray start --block`` in its own process group; the fixture kills those groups
-and deletes the namespaces, also when a test fails. Token authentication is on:
-every node and client reads the same token file.
+10.78.0.2 (worker, one declared GPU that is not real); clients run on the
+head's host. The fixture stops the nodes and deletes the namespaces also when
+a test fails (``tests/ray_hosts.py``). Token authentication is on.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
+import re
 import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.ray_hosts import RayHosts, ip
+
 HEAD_IP, WORKER_IP = "10.78.0.1", "10.78.0.2"
 DASHBOARD = f"http://{HEAD_IP}:8265"
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
-class TwoNodeRay:
-    def __init__(self, tmp: Path):
-        tag = f"rg{os.getpid() % 100000}"
-        self.head_ns, self.worker_ns = f"{tag}h", f"{tag}w"
-        self.tmp = tmp
-        self.token = tmp / "auth_token"
-        self.token.write_text(secrets.token_hex(32))
-        self.token.chmod(0o600)
-        self.env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", RAY_AUTH_MODE="token",
-                        RAY_AUTH_TOKEN_PATH=str(self.token))
-        for key in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"):
-            self.env.pop(key, None)
-        self.nodes: list[subprocess.Popen] = []
-        self.namespaces: list[str] = []
-        # Ray's session directories hold Unix sockets: their paths must stay short (< 108 bytes).
-        self.ray_tmp = Path(tempfile.mkdtemp(prefix="rg", dir="/tmp"))
-
+class TwoNodeRay(RayHosts):
     def start(self) -> None:
-        for ns in (self.head_ns, self.worker_ns):
-            _ip("netns", "add", ns)
-            self.namespaces.append(ns)
-        _ip("link", "add", f"{self.head_ns}v", "type", "veth", "peer", "name", f"{self.worker_ns}v")
+        self.head_ns, self.worker_ns = self.add_namespace("h"), self.add_namespace("w")
+        ip("link", "add", f"{self.head_ns}v", "type", "veth", "peer", "name", f"{self.worker_ns}v")
         for ns, address in ((self.head_ns, HEAD_IP), (self.worker_ns, WORKER_IP)):
-            _ip("link", "set", f"{ns}v", "netns", ns)
-            _ip("-n", ns, "addr", "add", f"{address}/24", "dev", f"{ns}v")
-            _ip("-n", ns, "link", "set", f"{ns}v", "up")
-            _ip("-n", ns, "link", "set", "lo", "up")
-        self._node(self.head_ns, "head", "--head", "--port", "6379", "--dashboard-host", HEAD_IP,
-                   "--dashboard-port", "8265", "--node-ip-address", HEAD_IP, "--num-cpus", "1", "--num-gpus", "0")
-        self._wait_for_nodes(1)
-        self._node(self.worker_ns, "worker", "--address", f"{HEAD_IP}:6379", "--node-ip-address", WORKER_IP,
-                   "--num-cpus", "1", "--num-gpus", "1")
-        self._wait_for_nodes(2)
-
-    def _node(self, ns: str, name: str, *args: str) -> None:
-        log = open(self.tmp / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-        command = ["ip", "netns", "exec", ns, "ray", "start", "--block", "--temp-dir", str(self.ray_tmp / name), *args]
-        self.nodes.append(subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True))
-
-    def run(self, *command: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-        """``command`` on the head host (only the two namespaces can reach 10.78.0.x)."""
-        return subprocess.run(["ip", "netns", "exec", self.head_ns, *command], env=env or self.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=timeout)
-
-    def _wait_for_nodes(self, count: int, timeout: float = 120) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            out = self.run("ray", "list", "nodes", "--address", DASHBOARD, "--format", "json", timeout=60)
-            if out.returncode == 0 and out.stdout.count('"state": "ALIVE"') >= count:
-                return
-            time.sleep(2)
-        logs = "\n".join(p.read_text()[-2000:] for p in self.tmp.glob("*.log"))
-        raise TimeoutError(f"the Ray cluster did not reach {count} alive node(s):\n{out.stdout}{out.stderr}\n{logs}")
-
-    def stop(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for node in self.nodes:
-                try:
-                    os.killpg(node.pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.time() + 15
-            while sig == signal.SIGTERM and time.time() < deadline and any(n.poll() is None for n in self.nodes):
-                time.sleep(0.5)
-        for ns in self.namespaces:  # anything left inside our own namespaces is ours
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        shutil.rmtree(self.ray_tmp, ignore_errors=True)
+            ip("link", "set", f"{ns}v", "netns", ns)
+            ip("-n", ns, "addr", "add", f"{address}/24", "dev", f"{ns}v")
+            ip("-n", ns, "link", "set", f"{ns}v", "up")
+        self.node(self.head_ns, "head", "--head", "--port", "6379", "--dashboard-host", HEAD_IP,
+                  "--dashboard-port", "8265", "--node-ip-address", HEAD_IP, "--num-cpus", "1", "--num-gpus", "0")
+        self.wait_for_nodes(DASHBOARD, 1)
+        self.node(self.worker_ns, "worker", "--address", f"{HEAD_IP}:6379", "--node-ip-address", WORKER_IP,
+                  "--num-cpus", "1", "--num-gpus", "1")
+        self.wait_for_nodes(DASHBOARD, 2)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +80,24 @@ def test_job_api_refuses_a_client_without_the_token(cluster):
     env["HOME"] = str(cluster.tmp)  # no ~/.ray/auth_token either
     out = cluster.run("ray", "job", "list", "--address", DASHBOARD, env=env, timeout=120)
     assert out.returncode != 0 and "token" in (out.stdout + out.stderr).lower()
+
+
+def test_no_wait_submit_then_status_and_logs(cluster):
+    storage = cluster.tmp / "results"
+    out = cluster.run("ray", "job", "submit", "--no-wait", "--address", DASHBOARD, "--runtime-env",
+                      "cluster/runtime_env.yaml", "--", "python", "-m", "tune_jobs.torch_mlp", "--smoke",
+                      "--storage-path", str(storage), "--name", "no-wait", "--num-samples", "2", timeout=120)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    job_id = re.search(r"raysubmit_\w+", out.stdout + out.stderr).group(0)
+    deadline, status = time.time() + 600, ""
+    while time.time() < deadline:
+        out = cluster.run("ray", "job", "status", job_id, "--address", DASHBOARD, timeout=60)
+        status = out.stdout + out.stderr  # e.g. "Job 'raysubmit_...' succeeded"
+        if re.search(r"succeeded|failed|stopped", status, re.IGNORECASE):
+            break
+        time.sleep(3)
+    assert "succeeded" in status, status
+    out = cluster.run("ray", "job", "logs", job_id, "--address", DASHBOARD, timeout=120)
+    logs = out.stdout + out.stderr
+    assert out.returncode == 0 and "Best config" in logs, logs[-5000:]
+    assert (storage / "no-wait" / "trials.csv").exists()
