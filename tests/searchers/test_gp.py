@@ -151,3 +151,13 @@ def test_warped_posterior_interpolates_in_the_metrics_units():
     # smallest at the observations.
     _, std_away = post.to_units(*post.predict(np.random.default_rng(1).random((200, 3))))
     assert np.median(std) < 0.2 * np.median(std_away)
+
+
+def test_yeojohnson_matches_scipy_and_its_power_fit_within_the_grid():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    for x in (rng.normal(size=40), -np.exp(rng.normal(scale=2.0, size=40)), np.exp(rng.normal(size=200))):
+        scipy_warped, scipy_power = stats.yeojohnson(x)
+        np.testing.assert_allclose(gp.yeojohnson(x, scipy_power), scipy_warped, rtol=1e-12, atol=1e-12)
+        assert gp.yeojohnson_power(x) == pytest.approx(scipy_power, abs=0.03)
