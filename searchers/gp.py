@@ -301,13 +301,15 @@ _REFINE = np.linspace(-0.25, 0.25, 21)
 def yeojohnson(x: np.ndarray, power: float | np.ndarray) -> np.ndarray:
     """Yeo-Johnson transform of ``x: (n,)``; ``power`` a number, or ``(g, 1)`` for ``(g, n)`` transforms at once."""
     power = np.asarray(power, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pos = np.where(np.abs(power) < 1e-12, np.log1p(np.abs(x)), (np.abs(x) + 1.0) ** power - 1.0) / np.where(
-            np.abs(power) < 1e-12, 1.0, power)
-        q = 2.0 - power
-        neg = -np.where(np.abs(q) < 1e-12, np.log1p(np.abs(x)), ((np.abs(x) + 1.0) ** q - 1.0) / np.where(
-            np.abs(q) < 1e-12, 1.0, q))
-    return np.where(x >= 0, pos, neg)
+    a = np.abs(x)
+    return np.where(x >= 0, _box_cox_1p(a, power), -_box_cox_1p(a, 2.0 - power))
+
+
+def _box_cox_1p(a: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """``((a + 1)^power - 1) / power``, and ``log(1 + a)`` where ``power`` is 0."""
+    zero = np.abs(power) < 1e-12
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(zero, np.log1p(a), np.expm1(power * np.log1p(a)) / np.where(zero, 1.0, power))
 
 
 def yeojohnson_power(x: np.ndarray) -> float:

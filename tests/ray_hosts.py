@@ -18,13 +18,30 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@contextmanager
+def running(hosts_class: type[RayHosts], tmp: Path, *start_args) -> Iterator[RayHosts]:
+    """A started ``hosts_class(tmp)``, stopped also when a test fails; skips without root and iproute2."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to make test hosts (network namespaces)")
+    hosts = hosts_class(tmp)
+    try:
+        hosts.start(*start_args)
+        yield hosts
+    finally:
+        hosts.stop()
 
 
 class RayHosts:

@@ -9,16 +9,14 @@ a test fails (``tests/ray_hosts.py``). Token authentication is on.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import time
 
 import pandas as pd
 import pytest
 
-from tests.ray_hosts import RayHosts, ip
+from tests.ray_hosts import RayHosts, ip, running
 
 HEAD_IP, WORKER_IP = "10.78.0.1", "10.78.0.2"
 DASHBOARD = f"http://{HEAD_IP}:8265"
@@ -42,14 +40,8 @@ class TwoNodeRay(RayHosts):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to make the two test hosts (network namespaces)")
-    ray_cluster = TwoNodeRay(tmp_path_factory.mktemp("two-node"))
-    try:
-        ray_cluster.start()
-        yield ray_cluster
-    finally:
-        ray_cluster.stop()
+    with running(TwoNodeRay, tmp_path_factory.mktemp("two-node")) as two_nodes:
+        yield two_nodes
 
 
 def _submit(cluster: TwoNodeRay, name: str, *flags: str) -> tuple[subprocess.CompletedProcess, pd.DataFrame]:

@@ -17,14 +17,12 @@ as the YAML's setup commands install it on real ones.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pandas as pd
 import pytest
 import yaml
 
-from tests.ray_hosts import ROOT, RayHosts
+from tests.ray_hosts import ROOT, RayHosts, running
 
 DASHBOARD = "http://127.0.0.1:8265"
 # What Ray would detect on the YAML's instance types.
@@ -82,14 +80,9 @@ class FakeCloud(RayHosts):
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to make the test host (a network namespace)")
-    fake = FakeCloud(tmp_path_factory.mktemp("fake-cloud"))
-    try:
-        fake.start(fake_config(ROOT / "cluster" / "aws-gpu.yaml"))
+    config = fake_config(ROOT / "cluster" / "aws-gpu.yaml")
+    with running(FakeCloud, tmp_path_factory.mktemp("fake-cloud"), config) as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 def _submit(cloud: FakeCloud, name: str, *flags: str) -> tuple[str, pd.DataFrame]:

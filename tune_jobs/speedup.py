@@ -39,7 +39,7 @@ def peak_overlap(frame) -> int:
     """
     ends = frame["timestamp"].to_numpy(float)
     starts = ends - frame["time_total_s"].to_numpy(float) + 1.0
-    events = sorted([(t, 1) for t in starts] + [(t, -1) for t in ends], key=lambda e: (e[0], e[1]))
+    events = sorted([(t, 1) for t in starts] + [(t, -1) for t in ends])  # at a tie, an end comes first
     return max(np.cumsum([step for _, step in events]))
 
 
