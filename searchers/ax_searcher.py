@@ -52,23 +52,28 @@ class AxSearcher(SpaceSearcher):
         self._client.configure_optimization(objective=f"{sign}{_OBJECTIVE}")
 
     def _propose(self, trial_id: str) -> tuple[dict, int] | None:
-        trials = self._client.get_next_trials(max_trials=1)
+        from ax.exceptions.core import DataRequiredError, SearchSpaceExhausted
+        from ray.tune.search import Searcher
+
+        try:
+            trials = self._client.get_next_trials(max_trials=1)
+        except DataRequiredError:
+            return None  # Sobol's trials all pending and the model wants data: Tune asks again after a result
+        except SearchSpaceExhausted:
+            return Searcher.FINISHED
         if not trials:
             return None  # Ax's parallelism limit: Tune asks again later
         index, parameters = next(iter(trials.items()))
         return self._from_ax(parameters), index
 
-    def _start(self, trial_id: str, config: dict) -> int:
+    def _token_for(self, config: dict) -> int:
         return self._client.attach_trial(self._to_ax(config))
 
-    def _tell(self, index: int, value: float | None) -> None:
+    def _tell(self, index: int, value: float | None, trial_id: str | None) -> None:
         if value is None:
             self._client.mark_trial_failed(index, failed_reason="failed, or no finite metric")
         else:
             self._client.complete_trial(index, raw_data={_OBJECTIVE: value})
-
-    def _known(self, config: dict, value: float | None) -> None:
-        self._tell(self._start("", config), value)
 
     def _checkpoint_state(self) -> dict:
         """Our attributes plus Ax's own JSON snapshot of the client."""

@@ -9,13 +9,16 @@ Ax) fills in five hooks:
 * ``_configure(space)``: build the backend once space and mode are known;
 * ``_propose(trial_id)``: a new config and a token remembered for the trial,
   or None when the backend has nothing to offer right now;
-* ``_start(trial_id, config)``: a token for a config chosen by the user
+* ``_token_for(config)``: a token for a config chosen by the user
   (``points_to_evaluate``);
-* ``_tell(token, value)``: a finished trial's metric, already checked finite
+* ``_tell(token, value, trial_id)``: a finished trial's metric, already checked finite
   (``value`` in the metric's own units) or None when it failed;
-* ``_known(config, value)``: a result the user already had (``evaluated_rewards``,
+* ``_tell_config(config, value)``: a result the user already had (``evaluated_rewards``,
   ``add_evaluated_point``), or of a trial the searcher lost track of (restored
-  from a checkpoint older than the trial), None when it failed.
+  from a checkpoint older than the trial), None when it failed;
+* ``_has_result(config)``: whether the backend already learned this config's result.
+
+``_maximised(value)`` is the one place where a minimised metric changes sign.
 
 Checkpoints are the instance's own attributes, pickled through a temporary
 file and a rename; a backend with state that does not pickle overrides
@@ -36,7 +39,8 @@ from typing import Any
 import numpy as np
 from ray.tune.search import Searcher
 
-from .space import SearchSpace, from_tune, merge_config
+from .space import SearchSpace, merge_config
+from .tune_space import from_tune
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +104,7 @@ class SpaceSearcher(Searcher):
         start = time.perf_counter()
         if self._points_to_evaluate:
             config = self._complete(self._points_to_evaluate.pop(0))
-            token = self._start(trial_id, config)
+            token = self._token_for(config)
         else:
             proposal = self._propose(trial_id)
             if proposal is None or proposal is Searcher.FINISHED:
@@ -120,9 +124,9 @@ class SpaceSearcher(Searcher):
         if reason is not None:
             self._failures[trial_id] = reason
             logger.warning("trial %s has no usable result for %s: %s", trial_id, self._kind, reason)
-            self._tell(token, None)
+            self._tell(token, None, trial_id)
             return
-        self._tell(token, value)
+        self._tell(token, value, trial_id)
         self._n_observations += 1
 
     def _adopt(self, trial_id: str, result: dict | None, error: bool) -> None:
@@ -136,12 +140,12 @@ class SpaceSearcher(Searcher):
         except ValueError as e:
             logger.warning("trial %s is not in the search space, ignored: %s", trial_id, e)
             return
-        if self._knows(config):
+        if self._has_result(config):
             return
         value, reason = metric_value(result, self._metric, error)
         if reason is not None:
             self._failures[trial_id] = reason
-        self._known(config, value if reason is None else None)
+        self._tell_config(config, value if reason is None else None)
         self._n_observations += reason is None
         logger.info("trial %s was not running in this searcher; learned from its result", trial_id)
 
@@ -157,7 +161,7 @@ class SpaceSearcher(Searcher):
             raise RuntimeError("add_evaluated_point needs the search space and mode: set them first")
         config = self._complete(parameters)
         usable = not error and value is not None and math.isfinite(value)
-        self._known(config, float(value) if usable else None)
+        self._tell_config(config, float(value) if usable else None)
         self._n_observations += usable
 
     def save(self, checkpoint_path: str) -> None:
@@ -207,16 +211,16 @@ class SpaceSearcher(Searcher):
     def _propose(self, trial_id: str) -> tuple[dict, Any] | None:
         raise NotImplementedError
 
-    def _start(self, trial_id: str, config: dict) -> Any:
+    def _token_for(self, config: dict) -> Any:
         raise NotImplementedError
 
-    def _tell(self, token: Any, value: float | None) -> None:
+    def _tell(self, token: Any, value: float | None, trial_id: str | None) -> None:
         raise NotImplementedError
 
-    def _known(self, config: dict, value: float | None) -> None:
-        raise NotImplementedError
+    def _tell_config(self, config: dict, value: float | None) -> None:
+        self._tell(self._token_for(config), value, None)
 
-    def _knows(self, config: dict) -> bool:
+    def _has_result(self, config: dict) -> bool:
         """Whether the backend has this config's result already (default: it cannot tell)."""
         return False
 
@@ -231,6 +235,10 @@ class SpaceSearcher(Searcher):
     @property
     def _kind(self) -> str:
         return type(self).__name__
+
+    def _maximised(self, value):
+        """A metric value (or array) as the backend maximises it, and back: a minimised metric is negated."""
+        return value if self._mode == "max" else -value
 
     def _set_up(self) -> None:
         self._configure(self._space)

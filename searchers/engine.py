@@ -16,9 +16,19 @@ itself uses at most ``fit_subset`` points. The posterior always conditions
 on every observation.
 
 ``propose`` runs with one BLAS thread: its matrices are small, and the searcher
-lives in Ray's driver, next to trials that already use every core. Measured
-on 2 cores with two trials training: suggest() at 40 observations took 0.10 to
-0.58 s with OpenBLAS's two threads, 0.03 s with one.
+lives in Ray's driver, next to trials that already use every core (measured:
+docs/benchmark/README.md).
+
+Multi-fidelity: trials that report as they train (``observe_partial``, per
+epoch) enter the GP at their fidelity, as rows ``(u, t)`` over one joint
+kernel (see ``searchers.fidelity``); the acquisition is EI at the target
+fidelity (``fidelity_acquisition="target"``) or at MOBSTER's ``r_acq``, the
+highest fidelity that ``d + 1`` trials reached. Pending trials are believed at
+that same fidelity. Without partial results the engine is single-fidelity
+and its GP sees ``u`` alone.
+
+``refit`` advances the engine (hyperparameter schedule, random stream);
+``current_model`` reads the model as it is and changes nothing.
 """
 
 from __future__ import annotations
@@ -32,13 +42,15 @@ from threadpoolctl import ThreadpoolController
 
 from . import gp
 from .acquisition import ACQUISITIONS
-from .optimize import Objective, OptimizeOptions, maximize
+from .fidelity import AtFidelity, LearningCurves, encode_fidelity
+from .optimize import AcquisitionFunction, OptimizeOptions, maximize_acquisition
 from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
 
 logger = logging.getLogger(__name__)
 
 _THREADPOOLS = ThreadpoolController()
+_ENUMERABLE = 200_000  # finite spaces up to this size are listed when Sobol draws run dry
 
 
 def default_n_initial(dim: int) -> int:
@@ -47,6 +59,7 @@ def default_n_initial(dim: int) -> int:
 
 
 FAILED_TRIALS = ("ignore", "worst")
+FIDELITY_ACQUISITIONS = ("target", "r_acq")
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,8 @@ class EngineOptions:
     refit_all_until: int = 150
     refit_growth: float = 1.1
     fit_subset: int = 300
+    max_fidelity: float | None = None  # the target fidelity; None: the most any trial has reached
+    fidelity_acquisition: str = "target"
     optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
 
     def __post_init__(self) -> None:
@@ -72,6 +87,11 @@ class EngineOptions:
             raise ValueError(f"unknown pending strategy {self.pending_strategy!r}; choose one of {STRATEGIES}")
         if self.failed_trials not in FAILED_TRIALS:
             raise ValueError(f"unknown failed_trials {self.failed_trials!r}; choose one of {FAILED_TRIALS}")
+        if self.fidelity_acquisition not in FIDELITY_ACQUISITIONS:
+            raise ValueError(f"unknown fidelity_acquisition {self.fidelity_acquisition!r}; "
+                             f"choose one of {FIDELITY_ACQUISITIONS}")
+        if self.max_fidelity is not None and not self.max_fidelity >= 1:
+            raise ValueError(f"max_fidelity must be at least 1, got {self.max_fidelity}")
         if self.n_initial is not None and self.n_initial < 1:
             raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")
 
@@ -88,6 +108,7 @@ class BOEngine:
         self.X = np.empty((0, space.dim))
         self.y = np.empty(0)
         self.failed = np.empty((0, space.dim))
+        self.curves = LearningCurves()
         self.n_sobol = 0
         self.params: gp.GPParams | None = None
         self.n_at_fit = 0
@@ -98,86 +119,163 @@ class BOEngine:
     def observe(self, u: np.ndarray, value: float) -> None:
         if not math.isfinite(value):
             raise ValueError(f"observed value must be finite, got {value}")
-        self.X = np.vstack([self.X, self.space.snap(u[None])])
+        self.X = np.vstack([self.X, self._snapped(u)])
         self.y = np.append(self.y, float(value))
 
     def observe_failure(self, u: np.ndarray) -> None:
-        self.failed = np.vstack([self.failed, self.space.snap(u[None])])
+        self.failed = np.vstack([self.failed, self._snapped(u)])
+
+    def observe_partial(self, trial: str, u: np.ndarray, fidelity: float, value: float) -> None:
+        """Trial ``trial`` (config ``u``) reached ``value`` after training to ``fidelity`` (e.g. epochs)."""
+        if not math.isfinite(value):
+            raise ValueError(f"observed value must be finite, got {value}")
+        if not self.curves.add(trial, self._snapped(u)[0], float(fidelity), float(value)):
+            logger.warning("trial %s reported fidelity %g, below its earlier results: it restarted from an "
+                           "earlier checkpoint, so its later results are dropped", trial, fidelity)
+
+    def has_seen(self, u: np.ndarray) -> bool:
+        """Whether ``u: (d,)`` was observed (at any fidelity) or failed already."""
+        return bool(duplicates_of(self._snapped(u), self._seen())[0])
+
+    @property
+    def max_fidelity(self) -> float:
+        """The target fidelity: the option, else the most any trial has reached."""
+        reached = max((self.curves.latest(t) for t in self.curves.results), default=1.0)
+        return float(self.options.max_fidelity or reached)
+
+    @property
+    def multi_fidelity(self) -> bool:
+        """Whether the GP sees a fidelity coordinate: some result is below the target fidelity."""
+        _, r, _ = self.curves.rows(self.space.dim)
+        return bool(len(r)) and bool(np.any(r < self.max_fidelity))
+
+    def _seen(self) -> np.ndarray:
+        """``(k, d)``: every config observed at any fidelity, or failed."""
+        return np.vstack([self.X, self.failed, self.curves.rows(self.space.dim)[0]])
 
     # -- proposals ----------------------------------------------------------------------
 
     def propose(self, pending: np.ndarray | None = None) -> np.ndarray | None:
-        """The next point ``(d,)``, or None if every configuration is taken."""
+        """The next point ``(d,)``, or None when every configuration is observed, failed or pending."""
         with _THREADPOOLS.limit(limits=1, user_api="blas"):
-            return self._propose(pending)
+            return self._propose(self._snapped(pending))
 
-    def _propose(self, pending: np.ndarray | None) -> np.ndarray | None:
-        pending = np.empty((0, self.space.dim)) if pending is None else self.space.snap(pending)
-        exclude = np.vstack([self.X, self.failed, pending])
-        if len(exclude) >= self.space.size:
+    def _propose(self, pending: np.ndarray) -> np.ndarray | None:
+        exclude = np.vstack([self._seen(), pending])
+        if len(np.unique(exclude, axis=0)) >= self.space.size:
             return None
-        if len(self.y) + len(pending) < self.n_initial or len(self.y) < 2:
-            return self._next_sobol(exclude)
-        post = self.posterior(pending)
+        observed = len(self.y) + len(self.curves.results)
+        if observed + len(pending) < self.n_initial or observed < 2:
+            return self.initial_point(exclude)
+        t = self._acquisition_fidelity()
+        model = self.refit(pending, t)
+        if t is not None:
+            model = AtFidelity(model, t)
         # The incumbent includes the pending fantasies: a believed value above the best
         # observed one would otherwise leave EI = mean - best > 0 at the pending point itself.
-        best = float(post.y.max())
-        objective = Objective(post, ACQUISITIONS[self.options.acquisition], best)
-        top = self.X[np.argsort(-self.y)[: max(1, min(10, len(self.y) // 4))]]
-        u = maximize(objective, self.space, rng=self.rng, incumbents=top, exclude=exclude,
-                     options=self.options.optimize)
-        return u if u is not None else self._next_sobol(exclude)
+        configs = np.vstack([self.X, self.curves.rows(self.space.dim)[0], pending])
+        means = model.predict(configs)[0]
+        acquisition = AcquisitionFunction(model, ACQUISITIONS[self.options.acquisition], float(means.max()))
+        top = configs[np.argsort(-means)[: max(1, min(10, len(configs) // 4))]]
+        u = maximize_acquisition(acquisition, self.space, rng=self.rng, incumbents=top, exclude=exclude,
+                                 options=self.options.optimize)
+        return u if u is not None else self.initial_point(exclude)
 
-    def posterior(self, pending: np.ndarray | None = None) -> gp.Posterior:
-        """The GP on every observation (refitting per schedule), conditioned on ``pending``."""
-        n = len(self.y)
+    def _acquisition_fidelity(self) -> float | None:
+        """Where EI is measured, as ``t`` in [0, 1]; None when the engine is single-fidelity."""
+        if not self.multi_fidelity:
+            return None
+        if self.options.fidelity_acquisition == "target":
+            return 1.0
+        counts = self.curves.level_counts()
+        counts[self.max_fidelity] = counts.get(self.max_fidelity, 0) + len(self.y)
+        enough = [r for r, n in counts.items() if n >= self.space.dim + 1]
+        return float(encode_fidelity(max(enough) if enough else min(counts), self.max_fidelity))
+
+    def refit(self, pending: np.ndarray | None = None, t: float | None = None) -> gp.Posterior:
+        """Refit the GP on every observation (per the refit schedule; advances the engine's
+        state), conditioned on ``pending`` (believed at fidelity ``t`` when multi-fidelity)."""
+        n = len(self.y) + len(self.curves)
         grown = n >= self.options.refit_growth * self.n_at_fit
         refit = self.params is None or n <= self.options.refit_all_until or grown
         # Several starts while the data are few and the likelihood surface shifts; then the
         # warm start alone, with a full multi-start every `restart_every` fits.
         self.n_fits += refit
         settled = n > 2 * self.n_initial and self.n_fits % self.options.restart_every != 0
-        X, y = self._training_data()
-        post = gp.fit(
-            X, y, self.space.categorical_mask, rng=self.rng, warm_start=self.params,
-            n_starts=1 if settled else self.options.n_starts, fit_subset=self.options.fit_subset, refit=refit,
-            warp=self.options.warp_outputs,
-        )
+        post = self._fit(rng=self.rng, n_starts=1 if settled else self.options.n_starts, refit=refit)
         if refit:
             self.params, self.n_at_fit = post.params, n
-        if pending is not None and len(pending):
-            post = condition_on_pending(post, pending, self.options.pending_strategy)
-        return post
+        return condition_on_pending(post, self._rows(self._snapped(pending), t), self.options.pending_strategy)
 
-    def model(self, pending: np.ndarray | None = None) -> gp.Posterior:
-        """The GP on the observations as they are now (and ``pending``, as ``propose`` treats them), for
-        inspection: the engine's state is not advanced.
+    def current_model(self, pending: np.ndarray | None = None) -> gp.Posterior:
+        """The GP on the observations as they are now (and ``pending``, as ``propose`` treats them),
+        for inspection: the engine's state is not advanced.
 
         Uses the last fitted hyperparameters if they were fitted on every current
         observation, else fits afresh with a private random stream.
         """
-        if len(self.y) < 2:
-            raise ValueError(f"the GP needs at least 2 observations, it has {len(self.y)}")
-        current = self.params is not None and self.n_at_fit == len(self.y)
+        n = len(self.y) + len(self.curves)
+        if n < 2:
+            raise ValueError(f"the GP needs at least 2 observations, it has {n}")
+        current = self.params is not None and self.n_at_fit == n
+        post = self._fit(rng=np.random.default_rng(self.seed), n_starts=self.options.n_starts, refit=not current)
+        t = 1.0 if self.multi_fidelity else None
+        post = condition_on_pending(post, self._rows(self._snapped(pending), t), self.options.pending_strategy)
+        return post if t is None else AtFidelity(post, t)
+
+    def _fit(self, *, rng: np.random.Generator, n_starts: int, refit: bool) -> gp.Posterior:
         X, y = self._training_data()
-        post = gp.fit(X, y, self.space.categorical_mask, rng=np.random.default_rng(self.seed),
-                      warm_start=self.params, n_starts=self.options.n_starts, fit_subset=self.options.fit_subset,
-                      refit=not current, warp=self.options.warp_outputs)
-        if pending is not None and len(pending):
-            post = condition_on_pending(post, self.space.snap(pending), self.options.pending_strategy)
-        return post
+        cat = self.space.categorical_mask
+        if X.shape[1] > self.space.dim:
+            cat = np.append(cat, False)  # the fidelity coordinate is ordinal
+        warm = self.params if self.params is not None and len(self.params.lengthscales) == X.shape[1] else None
+        return gp.fit(X, y, cat, rng=rng, warm_start=warm, n_starts=n_starts,
+                      fit_subset=self.options.fit_subset, refit=refit or warm is None, warp=self.options.warp_outputs)
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
-        """The observations, and with ``failed_trials="worst"`` the failed points at the worst value seen."""
+        """Full-fidelity observations, the kept partial ones (with a fidelity coordinate when they
+        differ), and with ``failed_trials="worst"`` the failed points at the worst value seen."""
+        U, r, y_partial = self.curves.rows(self.space.dim)
+        y = np.concatenate([self.y, y_partial])
+        t = encode_fidelity(r, self.max_fidelity) if self.multi_fidelity else None
+        X = np.vstack([self._rows(self.X, 1.0 if t is not None else None), self._rows(U, t)])
         if self.options.failed_trials == "worst" and len(self.failed):
-            return np.vstack([self.X, self.failed]), np.concatenate([self.y, np.full(len(self.failed), self.y.min())])
-        return self.X, self.y
+            failed = self._rows(self.failed, 1.0 if t is not None else None)
+            return np.vstack([X, failed]), np.concatenate([y, np.full(len(self.failed), y.min())])
+        return X, y
 
-    def _next_sobol(self, exclude: np.ndarray) -> np.ndarray | None:
+    def _rows(self, U: np.ndarray, t: np.ndarray | float | None) -> np.ndarray:
+        """``U: (m, d)`` as the GP's inputs: with the fidelity column ``t`` when multi-fidelity."""
+        if t is None:
+            return U
+        return np.hstack([U, np.broadcast_to(np.asarray(t, dtype=float), (len(U),))[:, None]])
+
+    def initial_point(self, exclude: np.ndarray, *, advance: bool = True) -> np.ndarray | None:
+        """The next scrambled-Sobol point not in ``exclude``; on a finite space whose Sobol
+        draws keep repeating, a random configuration not yet taken. ``advance=False`` leaves
+        the engine as it is (to complete a partial config)."""
+        skip = self.n_sobol
         for _ in range(64):
-            batch = sobol(self.space, 16, seed=self.seed, skip=self.n_sobol)
+            batch = sobol(self.space, 16, seed=self.seed, skip=skip)
             for u in batch:
-                self.n_sobol += 1
+                skip += 1
                 if not duplicates_of(u[None], exclude)[0]:
+                    if advance:
+                        self.n_sobol = skip
                     return u
-        return None
+        if advance:
+            self.n_sobol = skip
+        if self.space.size > _ENUMERABLE:
+            return None  # unreachable in practice: 1,024 Sobol draws all taken in a space this large
+        free = self.space.grid()
+        free = free[~duplicates_of(free, exclude)]
+        if len(free) == 0:
+            return None
+        rng = self.rng if advance else np.random.default_rng(self.seed + skip)
+        return free[rng.integers(len(free))]
+
+    def _snapped(self, U: np.ndarray | None) -> np.ndarray:
+        """Any points, one ``(d,)`` or many ``(m, d)`` or None, as ``(m, d)`` codes of configurations."""
+        if U is None:
+            return np.empty((0, self.space.dim))
+        return self.space.snap(np.asarray(U, dtype=float).reshape(-1, self.space.dim))

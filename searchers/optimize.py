@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 from .gp import Posterior
 from .space import CategoricalParam, GridParam, SearchSpace, duplicates_of, sobol
 
-Acquisition = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray, np.ndarray]]
+AcquisitionRule = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -42,27 +42,27 @@ class OptimizeOptions:
 
 
 @dataclass(frozen=True)
-class Objective:
+class AcquisitionFunction:
     """The acquisition of a posterior as a function of encoded points."""
 
     posterior: Posterior
-    acquisition: Acquisition
+    rule: AcquisitionRule  # e.g. acquisition.log_ei
     best: float
 
     def __call__(self, U: np.ndarray) -> np.ndarray:
         mean, var = self.posterior.predict(U)
-        return self.acquisition(mean, np.sqrt(var), self.best)[0]
+        return self.rule(mean, np.sqrt(var), self.best)[0]
 
     def with_grad(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean, var, dmean, dvar = self.posterior.predict(U, grad=True)
         std = np.sqrt(var)
-        value, d_mean, d_std = self.acquisition(mean, std, self.best)
+        value, d_mean, d_std = self.rule(mean, std, self.best)
         grad = d_mean[:, None] * dmean + (d_std / (2.0 * std))[:, None] * dvar
         return value, grad
 
 
-def maximize(
-    objective: Objective,
+def maximize_acquisition(
+    acquisition: AcquisitionFunction,
     space: SearchSpace,
     *,
     rng: np.random.Generator,
@@ -80,20 +80,20 @@ def maximize(
         _perturb(space, incumbents, options.n_perturb, options.perturb_scale, rng),
     ])
     raw = np.unique(raw, axis=0)
-    values = _chunked(objective, raw)
+    values = _chunked(acquisition, raw)
     order = np.argsort(-values)
     fresh = order[~duplicates_of(raw[order], exclude)]
-    refined = _refine(objective, space, raw[fresh[: options.n_refine]], exclude, options)
+    refined = _refine(acquisition, space, raw[fresh[: options.n_refine]], exclude, options)
     candidates = np.vstack([raw, refined])
-    cand_values = np.concatenate([values, objective(refined)])
+    cand_values = np.concatenate([values, acquisition(refined)])
     for i in np.argsort(-cand_values):
         if not duplicates_of(candidates[i : i + 1], exclude)[0]:
             return candidates[i].copy()
     return None
 
 
-def _chunked(objective: Objective, U: np.ndarray, size: int = 512) -> np.ndarray:
-    return np.concatenate([objective(U[i : i + size]) for i in range(0, len(U), size)])
+def _chunked(acquisition: AcquisitionFunction, U: np.ndarray, size: int = 512) -> np.ndarray:
+    return np.concatenate([acquisition(U[i : i + size]) for i in range(0, len(U), size)])
 
 
 def _perturb(space: SearchSpace, centres: np.ndarray, n: int, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -110,7 +110,8 @@ def _perturb(space: SearchSpace, centres: np.ndarray, n: int, scale: float, rng:
 
 
 def _refine(
-    objective: Objective, space: SearchSpace, starts: np.ndarray, exclude: np.ndarray, options: OptimizeOptions
+    acquisition: AcquisitionFunction, space: SearchSpace, starts: np.ndarray, exclude: np.ndarray,
+    options: OptimizeOptions,
 ) -> np.ndarray:
     """Coordinate ascent from each row of ``starts: (k, d)``; returns the ``(k, d)`` end points.
 
@@ -123,8 +124,8 @@ def _refine(
     if len(points) == 0:
         return points
     for _ in range(options.max_rounds):
-        points = _ascend_continuous(objective, space, points, options.lbfgs_iter)
-        moved = [_ascend_discrete(objective, space, u, exclude, options.grid_radius) for u in points]
+        points = _ascend_continuous(acquisition, space, points, options.lbfgs_iter)
+        moved = [_ascend_discrete(acquisition, space, u, exclude, options.grid_radius) for u in points]
         new_points = np.array(moved).reshape(points.shape)
         if np.array_equal(new_points, points):
             break
@@ -132,7 +133,9 @@ def _refine(
     return points
 
 
-def _ascend_continuous(objective: Objective, space: SearchSpace, points: np.ndarray, max_iter: int) -> np.ndarray:
+def _ascend_continuous(
+    acquisition: AcquisitionFunction, space: SearchSpace, points: np.ndarray, max_iter: int
+) -> np.ndarray:
     free = np.flatnonzero(space.continuous_mask)
     if len(free) == 0:
         return points
@@ -141,31 +144,31 @@ def _ascend_continuous(objective: Objective, space: SearchSpace, points: np.ndar
     def negative_sum(x: np.ndarray) -> tuple[float, np.ndarray]:
         trial = points.copy()
         trial[:, free] = x.reshape(k, len(free))
-        values, grads = objective.with_grad(trial)
+        values, grads = acquisition.with_grad(trial)
         return -float(values.sum()), -grads[:, free].ravel()
 
-    before = objective(points)
+    before = acquisition(points)
     res = minimize(negative_sum, points[:, free].ravel(), jac=True, method="L-BFGS-B",
                    bounds=[(0.0, 1.0)] * (k * len(free)), options={"maxiter": max_iter})
     moved = points.copy()
     moved[:, free] = np.clip(res.x.reshape(k, len(free)), 0.0, 1.0)
     # The joint run maximises the sum; keep a start where its own value got worse.
-    worse = objective(moved) < before
+    worse = acquisition(moved) < before
     moved[worse] = points[worse]
     return moved
 
 
 def _ascend_discrete(
-    objective: Objective, space: SearchSpace, u: np.ndarray, exclude: np.ndarray, radius: int
+    acquisition: AcquisitionFunction, space: SearchSpace, u: np.ndarray, exclude: np.ndarray, radius: int
 ) -> np.ndarray:
     """Best single-coordinate moves among grid neighbours and categories, repeated until none improves."""
-    value = float(objective(u[None])[0])
+    value = float(acquisition(u[None])[0])
     while True:
         moves = _discrete_moves(space, u, radius)
         moves = moves[~duplicates_of(moves, exclude)]
         if len(moves) == 0:
             return u
-        values = objective(moves)
+        values = acquisition(moves)
         i = int(np.argmax(values))
         if values[i] <= value + 1e-12:
             return u

@@ -1,4 +1,4 @@
-"""Ray Tune ``param_space``  <->  the unit cube the GP works in.
+"""A search space and its encoding: configs  <->  the unit cube the GP works in.
 
 Notation: a search space has ``d`` searchable parameters; an encoded point is
 ``u: (d,)`` in ``[0, 1]^d`` and a batch is ``U: (m, d)``.
@@ -17,8 +17,8 @@ Each parameter owns one coordinate:
 ``snap`` maps any point of the cube to the representable point it decodes
 to, so the GP never sees two codes for one configuration.
 
-Ray's domain classes are recognised by duck typing, so that the engine does
-not import Ray: ``tune_searcher.py`` is the only module that does.
+This module knows nothing of Ray: ``tune_space.from_tune`` builds a
+``SearchSpace`` from a Ray Tune ``param_space``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 Path = tuple[str, ...]
 
 
-def _name(path: Path) -> str:
+def path_name(path: Path) -> str:
     return "/".join(path)
 
 
@@ -105,8 +105,8 @@ class GridParam:
         value = self.start + k * self.step
         if self.integer:
             return int(round(value))
-        # Round away the float error of start + k*step (0.30000000000000004).
-        return float(round(value / self.step) * self.step) if self.step else value
+        # 12 significant digits drop the float error of start + k*step (0.30000000000000004 -> 0.3).
+        return float(f"{value:.12g}")
 
     def index_of(self, u: float) -> int:
         lo, hi = self._span()
@@ -167,16 +167,20 @@ class CategoricalParam:
 
     def _find(self, value: Any) -> int | None:
         for i, category in enumerate(self.categories):
-            # Identity first (None, NaN-free objects), then equality of the same type,
-            # so that True is not mistaken for 1.
+            # Identity first (None, NaN-free objects), then equality of the same type, so that
+            # True is not mistaken for 1; numbers by value, so that 64.0 and np.int64(64) find 64.
             if category is value or (type(category) is type(value) and category == value):
                 return i
+        if _is_real(value):
+            for i, category in enumerate(self.categories):
+                if _is_real(category) and category == value:
+                    return i
         return None
 
     def encode(self, value: Any) -> float:
         k = self._find(value)
         if k is None:
-            raise ValueError(f"{_name(self.path)}: {value!r} is not one of {list(self.categories)}")
+            raise ValueError(f"{path_name(self.path)}: {value!r} is not one of {list(self.categories)}")
         return self.encode_index(k)
 
     def decode(self, u: float) -> Any:
@@ -228,7 +232,7 @@ class SearchSpace:
         for j, p in enumerate(self.params):
             value = _lookup(config, p.path)
             if not p.contains(value):
-                raise ValueError(f"{_name(p.path)}: {value!r} is outside the search space")
+                raise ValueError(f"{path_name(p.path)}: {value!r} is outside the search space")
             u[j] = p.encode(value)
         return u
 
@@ -249,8 +253,15 @@ class SearchSpace:
                 S[:, j] = p.snap_codes(S[:, j])
         return S
 
+    def grid(self) -> np.ndarray:
+        """``(size, d)``: every configuration's code, for a space without continuous parameters."""
+        if not np.isfinite(self.size):
+            raise ValueError("a space with continuous parameters has no finite grid")
+        axes = [np.array([p.encode_index(k) for k in range(p.size)]) for p in self.params]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.dim)
+
     def flat_names(self) -> list[str]:
-        return [_name(p.path) for p in self.params]
+        return [path_name(p.path) for p in self.params]
 
 
 def merge_config(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict:
@@ -268,7 +279,7 @@ def _lookup(config: Mapping[str, Any], path: Path) -> Any:
     node: Any = config
     for key in path:
         if not isinstance(node, Mapping) or key not in node:
-            raise ValueError(f"{_name(path)}: missing from config")
+            raise ValueError(f"{path_name(path)}: missing from config")
         node = node[key]
     return node
 
@@ -278,111 +289,6 @@ def _store(config: dict, path: Path, value: Any) -> None:
     for key in path[:-1]:
         node = node.setdefault(key, {})
     node[path[-1]] = value
-
-
-# --- from Ray Tune's domain objects ----------------------------------------------------
-
-
-def from_tune(param_space: Mapping[str, Any]) -> SearchSpace:
-    """Convert a Ray Tune ``param_space`` (nested dicts allowed) to a ``SearchSpace``.
-
-    Raises ``ValueError`` naming the parameter's path for anything a model-based
-    searcher cannot search: ``sample_from``, ``grid_search``, ``randn``, empty
-    choices, empty ranges, log scales that reach zero.
-    """
-    if not isinstance(param_space, Mapping):
-        raise ValueError(f"param_space must be a dict, got {type(param_space).__name__}")
-    params: list[Param] = []
-    constants: list[tuple[Path, Any]] = []
-    _walk(param_space, (), params, constants)
-    if not params:
-        raise ValueError("param_space has no searchable parameter (only constants)")
-    return SearchSpace(tuple(params), tuple(constants))
-
-
-def _walk(node: Mapping, prefix: Path, params: list, constants: list) -> None:
-    for key, value in node.items():
-        path = prefix + (str(key),)
-        if isinstance(value, Mapping) and "grid_search" in value:
-            raise ValueError(f"{_name(path)}: grid_search is not supported by a model-based searcher; use tune.choice")
-        if isinstance(value, Mapping):
-            if not value:
-                constants.append((path, {}))
-            _walk(value, path, params, constants)
-        elif _is_domain(value):
-            params.append(_convert(path, value))
-        elif callable(value):
-            raise ValueError(f"{_name(path)}: functions are not supported; give a tune domain or a constant")
-        else:
-            constants.append((path, value))
-
-
-def _is_domain(value: Any) -> bool:
-    return any(cls.__name__ == "Domain" and cls.__module__.startswith("ray.") for cls in type(value).__mro__)
-
-
-def _sampler_parts(domain: Any) -> tuple[str, float | None]:
-    """The sampler's kind (``_Uniform``, ``_LogUniform``, ...) and its quantum ``q`` if any."""
-    sampler = domain.get_sampler()
-    q = None
-    if type(sampler).__name__ == "Quantized":
-        q = sampler.q
-        sampler = sampler.get_sampler()
-    return type(sampler).__name__, q
-
-
-def _convert(path: Path, domain: Any) -> Param:
-    kind = type(domain).__name__
-    name = _name(path)
-    if kind == "Function":
-        raise ValueError(f"{name}: sample_from is not supported by a model-based searcher")
-    if kind == "Categorical":
-        if getattr(domain, "sampler", None) is not None and type(domain.sampler).__name__ == "Grid":
-            raise ValueError(f"{name}: grid_search is not supported by a model-based searcher")
-        if len(domain.categories) == 0:
-            raise ValueError(f"{name}: choice() needs at least one category")
-        return CategoricalParam(path, tuple(domain.categories))
-    sampler, q = _sampler_parts(domain)
-    if sampler == "_Normal":
-        raise ValueError(f"{name}: randn/qrandn (unbounded normal) is not supported; use uniform bounds")
-    if sampler not in ("_Uniform", "_LogUniform"):
-        raise ValueError(f"{name}: unsupported sampler {sampler}")
-    log = sampler == "_LogUniform"
-    lower, upper = float(domain.lower), float(domain.upper)
-    if not (math.isfinite(lower) and math.isfinite(upper)):
-        raise ValueError(f"{name}: bounds must be finite, got [{lower}, {upper}]")
-    if log and lower <= 0:
-        raise ValueError(f"{name}: a log scale needs lower > 0, got lower={domain.lower}")
-    if q is not None and not (math.isfinite(q) and q > 0):
-        raise ValueError(f"{name}: the quantisation step q must be positive, got {q}")
-    if kind == "Float":
-        return _float_param(path, lower, upper, log, q)
-    if kind == "Integer":
-        return _int_param(path, lower, upper, log, q)
-    raise ValueError(f"{name}: unsupported domain {kind}")
-
-
-def _float_param(path: Path, lower: float, upper: float, log: bool, q: float | None) -> Param:
-    if lower >= upper:
-        raise ValueError(f"{_name(path)}: lower ({lower}) must be below upper ({upper})")
-    if q is None:
-        return FloatParam(path, lower, upper, log)
-    first, last = math.ceil(lower / q - 1e-9), math.floor(upper / q + 1e-9)
-    return _grid(path, first * q, q, last - first + 1, integer=False, log=log)
-
-
-def _int_param(path: Path, lower: float, upper: float, log: bool, q: float | None) -> Param:
-    # Ray: randint/lograndint exclude ``upper``; quantised variants include it.
-    if q is None:
-        return _grid(path, lower, 1, int(upper - lower), integer=True, log=log)
-    first, last = math.ceil(lower / q - 1e-9), math.floor(upper / q + 1e-9)
-    return _grid(path, first * q, q, last - first + 1, integer=True, log=log)
-
-
-def _grid(path: Path, start: float, step: float, size: int, *, integer: bool, log: bool) -> GridParam:
-    if size < 1:
-        raise ValueError(f"{_name(path)}: the range holds no value (lower must be below upper)")
-    return GridParam(path, float(start), float(step), int(size), integer, log)
 
 
 def sobol(space: SearchSpace, n: int, *, seed: int, skip: int = 0) -> np.ndarray:

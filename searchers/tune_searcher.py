@@ -18,6 +18,7 @@ and values to maximise::
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,9 +26,9 @@ import numpy as np
 from ray.tune.search import Searcher
 
 from .acquisition import ACQUISITIONS
-from .base import SpaceSearcher
+from .base import SpaceSearcher, metric_value
 from .engine import BOEngine, EngineOptions
-from .space import SearchSpace, duplicates_of
+from .space import SearchSpace
 
 
 class GPEISearcher(SpaceSearcher):
@@ -37,19 +38,25 @@ class GPEISearcher(SpaceSearcher):
         space: a Ray Tune ``param_space``; usually left out, Tune passes the Tuner's.
         metric, mode: as in ``TuneConfig``; usually left out, Tune passes them.
         seed: makes the sequence of suggestions reproducible.
-        n_initial: Sobol points before the GP takes over (default ``2 d`` in [5, 20]).
-        acquisition: ``"log_ei"`` (default) or ``"ucb"``.
-        pending_strategy: how running trials are treated (see ``searchers.pending``).
-        failed_trials: a failed trial (error, NaN or inf, no metric) is never suggested
-            again; with ``"worst"`` (default) it also enters the GP at the worst value
-            observed so far, steering the search away from regions that fail; with
-            ``"ignore"`` the GP never sees it.
-        warp_outputs: fit the GP to the metric through a Yeo-Johnson power transform
-            (default True), which tames metrics with long tails such as losses spanning
-            orders of magnitude; False fits it to the standardised metric.
         points_to_evaluate: configs (possibly partial) to try first, in order.
         evaluated_rewards: metric values already known for ``points_to_evaluate``;
             those points are then recorded as observations, not re-run.
+        fidelity_attr: the result key that says how far a trial has trained
+            (default ``training_iteration``, one per ``tune.report``; ``"epoch"`` if
+            the trainable reports one). Every result a trial reports enters the GP
+            at that fidelity (multi-fidelity BO, ``searchers.fidelity``); a trial an
+            early-stopping scheduler such as ASHA stopped stays at the fidelity it
+            reached and is never taken for a finished run.
+        max_fidelity: the fidelity a full run reaches (e.g. the epochs ASHA's
+            ``max_t`` allows); the acquisition aims there. Default: the most any
+            trial has reached.
+        **engine_options: any field of ``searchers.engine.EngineOptions``, where
+            the defaults live: ``n_initial`` (Sobol points before the GP takes
+            over), ``acquisition`` (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
+            (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
+            trial enters the GP at the worst value seen; ``"ignore"``), ``warp_outputs``
+            (Yeo-Johnson output warping, ``searchers.warping``), and the refit schedule.
+            A failed trial's config is never suggested again either way.
     """
 
     def __init__(
@@ -59,16 +66,14 @@ class GPEISearcher(SpaceSearcher):
         metric: str | None = None,
         mode: str | None = None,
         seed: int = 0,
-        n_initial: int | None = None,
-        acquisition: str = "log_ei",
-        pending_strategy: str = "believer",
-        failed_trials: str = "worst",
-        warp_outputs: bool = True,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         evaluated_rewards: Sequence[float] | None = None,
+        fidelity_attr: str = "training_iteration",
+        max_fidelity: float | None = None,
+        **engine_options: Any,
     ):
-        self._options = EngineOptions(n_initial=n_initial, acquisition=acquisition, pending_strategy=pending_strategy,
-                                      failed_trials=failed_trials, warp_outputs=warp_outputs)
+        self._options = EngineOptions(max_fidelity=max_fidelity, **engine_options)
+        self._fidelity_attr = fidelity_attr
         self._engine: BOEngine | None = None
         super().__init__(space=space, metric=metric, mode=mode, seed=seed, points_to_evaluate=points_to_evaluate,
                          evaluated_rewards=evaluated_rewards)
@@ -89,7 +94,7 @@ class GPEISearcher(SpaceSearcher):
         """Posterior ``(mean, std)`` of the metric at ``configs`` (one config or a list), each ``(m,)``."""
         post = self._model()
         mean, std = post.to_units(*post.predict(self._encode_all(configs)))
-        return self._sign * mean, std
+        return self._maximised(mean), std
 
     def acquisition(self, configs: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> np.ndarray:
         """The acquisition (log EI by default) at ``configs``, with running trials treated as the searcher does."""
@@ -101,15 +106,16 @@ class GPEISearcher(SpaceSearcher):
         """Fitted hyperparameters: per-parameter lengthscales (in the unit cube the GP sees: the
         parameter's range, log-scaled for log parameters; 1 = the whole range), and signal
         std, noise std and constant mean in the metric's units (through the output warping, the
-        ±1 std band around the mean mapped back, see ``searchers.gp.OutputScaling``)."""
+        ±1 std band around the mean mapped back, see ``searchers.warping.OutputScaling``).
+        A multi-fidelity model has one more lengthscale, ``fidelity``'s."""
         post = self._model()
         p = post.params
         centre, (signal_std, noise_std) = post.to_units(np.full(2, p.mean), np.array([p.signal_var, p.noise_var]))
         return {
-            "lengthscales": dict(zip(self._space.flat_names(), map(float, p.lengthscales), strict=True)),
+            "lengthscales": dict(zip(self._gp_input_names(p), map(float, p.lengthscales), strict=True)),
             "signal_std": float(signal_std),
             "noise_std": float(noise_std),
-            "mean": self._sign * float(centre[0]),
+            "mean": self._maximised(float(centre[0])),
         }
 
     def importance(self) -> dict[str, float]:
@@ -126,9 +132,46 @@ class GPEISearcher(SpaceSearcher):
         return None if u is None else self._space.decode(u)
 
     def observations(self) -> list[tuple[dict, float]]:
-        """Every finished trial the model learned from: ``(config, metric value)``."""
-        return [(self._space.decode(u), self._sign * float(v)) for u, v in zip(self._engine.X, self._engine.y,
-                                                                               strict=True)]
+        """``(config, metric value)`` of every trial the model learned from: a full run's result, or
+        the latest result of a trial that reported as it trained."""
+        full = [(self._space.decode(u), self._maximised(float(v)))
+                for u, v in zip(self._engine.X, self._engine.y, strict=True)]
+        curves = self._engine.curves
+        partial = [(self._space.decode(curves.configs[t]), self._maximised(curve[max(curve)]))
+                   for t, curve in curves.results.items() if curve]
+        return full + partial
+
+    # -- multi-fidelity: every result a trial reports -------------------------------------
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        """Record a running trial's result at its fidelity. Results of trials this searcher is not
+        running (finished, unknown) are ignored, and so are results without a finite metric."""
+        if trial_id not in self._running or not self._configured:
+            return
+        fidelity = self._fidelity_of(trial_id, result)
+        value, reason = metric_value(result, self._metric, error=False)
+        if fidelity is None or reason is not None:
+            return
+        self._engine.observe_partial(trial_id, self._running[trial_id], fidelity, self._maximised(value))
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if not error and result and trial_id in self._running:
+            self.on_trial_result(trial_id, result)  # the last result, at the fidelity it reached
+        super().on_trial_complete(trial_id, result, error)
+
+    def _fidelity_of(self, trial_id: str, result: dict) -> float | None:
+        """The fidelity ``result`` reports (None if it reports none); raises, naming the trial, if
+        it is not a positive number."""
+        if self._fidelity_attr not in result:
+            return None
+        raw = result[self._fidelity_attr]
+        try:
+            fidelity = float(raw)
+        except (TypeError, ValueError):
+            fidelity = math.nan
+        if not (math.isfinite(fidelity) and fidelity > 0) or isinstance(raw, bool):
+            raise ValueError(f"trial {trial_id}: {self._fidelity_attr} must be a positive number, got {raw!r}")
+        return fidelity
 
     # -- SpaceSearcher hooks ------------------------------------------------------------
 
@@ -141,42 +184,39 @@ class GPEISearcher(SpaceSearcher):
             return Searcher.FINISHED
         return self._space.decode(u), u
 
-    def _start(self, trial_id: str, config: dict) -> np.ndarray:
-        return self._space.snap(self._space.encode(config)[None])[0]
+    def _token_for(self, config: dict) -> np.ndarray:
+        return self._space.encode(config)
 
-    def _tell(self, u: np.ndarray, value: float | None) -> None:
+    def _tell(self, u: np.ndarray, value: float | None, trial_id: str | None) -> None:
         if value is None:
             self._engine.observe_failure(u)
-        else:
-            self._engine.observe(u, self._sign * value)
+        elif trial_id not in self._engine.curves.results:  # no fidelity reported: a full run
+            self._engine.observe(u, self._maximised(value))
 
-    def _known(self, config: dict, value: float | None) -> None:
-        self._tell(self._start("", config), value)
-
-    def _knows(self, config: dict) -> bool:
-        u = self._start("", config)[None]
-        return bool(duplicates_of(u, np.vstack([self._engine.X, self._engine.failed]))[0])
+    def _has_result(self, config: dict) -> bool:
+        return self._engine.has_seen(self._space.encode(config))
 
     def _fill(self) -> dict:
-        """The engine's next initial-design point: partial configs are completed space-fillingly."""
-        u = self._engine.propose(self._pending())
+        """The engine's next initial-design point, without advancing the engine: partial configs
+        are completed space-fillingly."""
+        exclude = np.vstack([self._engine.X, self._engine.failed, self._pending()])
+        u = self._engine.initial_point(exclude, advance=False)
         return super()._fill() if u is None else self._space.decode(u)
 
     # -- internals ----------------------------------------------------------------------
 
-    @property
-    def _sign(self) -> float:
-        """The engine maximises: a minimised metric is negated."""
-        return 1.0 if self._mode == "max" else -1.0
-
     def _model(self, pending: np.ndarray | None = None):
         if self._engine is None:
             raise RuntimeError("GPEISearcher has no search space yet")
-        return self._engine.model(pending)
+        return self._engine.current_model(pending)
+
+    def _gp_input_names(self, params) -> list[str]:
+        names = self._space.flat_names()
+        return names + ["fidelity"] if len(params.lengthscales) > len(names) else names
 
     def _encode_all(self, configs) -> np.ndarray:
         configs = [configs] if isinstance(configs, Mapping) else list(configs)
-        return self._space.snap(np.array([self._space.encode(c) for c in configs]).reshape(-1, self._space.dim))
+        return np.array([self._space.encode(c) for c in configs]).reshape(-1, self._space.dim)
 
     def _pending(self) -> np.ndarray:
         return np.array(list(self._running.values())).reshape(-1, self._space.dim)

@@ -22,8 +22,10 @@ from ray import tune
 
 from searchers import AxSearcher, GPEISearcher
 from tune_jobs import torch_mlp
+from tune_jobs.api import load_data
+from tune_jobs.cli import parse_options
 from tune_jobs.data import IDX_FILES, MnistFileError, load_mnist, write_idx
-from tune_jobs.tuning import _prepare, check_resources, parse_args
+from tune_jobs.runtime import check_resources
 
 # --- search spaces ------------------------------------------------------------------------
 
@@ -44,6 +46,8 @@ SPACES = [
     ("grid_search", lambda: {"g": tune.grid_search([1, 2])}, "g: grid_search is not supported"),
     ("unbounded normal", lambda: {"w": tune.randn(0, 1)}, "w: randn/qrandn .* not supported"),
     ("nested error", lambda: {"net": {"width": tune.uniform(5, 1)}}, r"net/width: lower \(5.0\) must be below"),
+    ("domain in a list", lambda: {"x": [1, tune.uniform(2, 3), 4]}, "x/1: a search domain inside a list"),
+    ("domain in a dict in a list", lambda: {"x": [{"y": tune.choice([1, 2])}]}, "x/0: a search domain inside a list"),
 ]
 
 
@@ -60,7 +64,7 @@ def _cli(argv: list[str], storage: Path) -> tuple[int | str, str]:
     """Exit code and message of the job's flag checks (argparse's go to stderr)."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_info:
-        _prepare(torch_mlp.JOB, ["--storage-path", str(storage), *argv])
+        load_data(torch_mlp.JOB, parse_options(torch_mlp.JOB, ["--storage-path", str(storage), *argv]))
     code = exit_info.value.code
     return (2 if isinstance(code, int) else 1), err.getvalue() + (code if isinstance(code, str) else "")
 
@@ -76,6 +80,7 @@ FLAGS = [
     ("unknown scheduler", ["--scheduler", "pbt"], "argument --scheduler: invalid choice: 'pbt'"),
     ("not a number", ["--num-samples", "ten"], "argument --num-samples: invalid int value: 'ten'"),
     ("resume without a name", ["--resume"], "--resume needs --name"),
+    ("not a duration", ["--time-budget", "ten minutes"], "argument --time-budget: not a duration: 'ten minutes'"),
     ("missing data directory", ["--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist does not exist"),
 ]
 
@@ -98,16 +103,22 @@ def test_unwritable_storage_path(tmp_path):
     assert code != 0 and "--storage-path" in text and "cannot be created" in text, text
 
 
-@pytest.mark.parametrize("flags, resources, message", [
-    (["--gpus-per-trial", "1"], {"CPU": 2.0}, "--gpus-per-trial 1: the Ray cluster has 0 GPUs on this machine"),
-    (["--cpus-per-trial", "4"], {"CPU": 2.0}, "--cpus-per-trial 4: the Ray cluster has 2 CPUs on this machine"),
-], ids=["GPUs with none in the cluster", "more CPUs than the machine has"])
-def test_trials_that_could_never_start(flags, resources, message, capsys):
-    args = parse_args(torch_mlp.JOB, flags)
+def _nodes(*cpus_gpus):
+    return [{"Alive": True, "Resources": {"CPU": c, "GPU": g}} for c, g in cpus_gpus]
+
+
+@pytest.mark.parametrize("flags, nodes, message", [
+    (["--gpus-per-trial", "1"], _nodes((2.0, 0.0)), "--gpus-per-trial 1: the largest node .* has 0 GPUs"),
+    (["--cpus-per-trial", "4"], _nodes((2.0, 0.0)), "--cpus-per-trial 4: the largest node .* has 2 CPUs"),
+    (["--cpus-per-trial", "4"], _nodes((2.0, 0.0), (2.0, 0.0), (3.0, 1.0)),
+     "--cpus-per-trial 4: the largest node .* has 3 CPUs"),
+], ids=["GPUs with none in the cluster", "more CPUs than the machine has", "more CPUs than any one node has"])
+def test_trials_that_could_never_start(flags, nodes, message, capsys):
+    options = parse_options(torch_mlp.JOB, flags)
     with pytest.raises(SystemExit, match=message):
-        check_resources(args, resources, joined=False)
-    check_resources(args, resources, joined=True)  # a cluster we joined may grow: a warning, not an error
-    assert "trials wait until nodes with enough" in capsys.readouterr().out
+        check_resources(options, nodes, joined=False)
+    check_resources(options, nodes, joined=True)  # a cluster we joined may grow: a warning, not an error
+    assert "trials wait until the autoscaler adds a node with enough" in capsys.readouterr().out
 
 
 # --- data directories ---------------------------------------------------------------------

@@ -19,7 +19,8 @@ import pytest
 from ray import tune
 
 from searchers import GPEISearcher
-from tune_jobs.tuning import Job, sweep
+from tune_jobs.api import sweep
+from tune_jobs.job import Job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,8 +160,7 @@ def test_failing_trials_are_listed_and_do_not_poison_the_gp(ray_session, tmp_pat
 
 _LOCAL_RAY = """
 import os, sys
-from tune_jobs.tuning import start_ray
-import ray
+{imports}
 start_ray()
 node = ray._private.worker.global_worker.node
 pids = [p.process.pid for procs in node.all_processes.values() for p in procs]
@@ -171,10 +171,15 @@ sys.stdin.read()
 """
 
 
-def test_local_ray_listens_on_loopback_only_with_token_auth(tmp_path):
+@pytest.mark.parametrize("imports", [
+    "from tune_jobs.runtime import start_ray\nimport ray",
+    "import ray\nfrom tune_jobs.runtime import start_ray",  # as a notebook does: ray first
+], ids=["tune_jobs first", "ray first"])
+def test_local_ray_listens_on_loopback_only_with_token_auth(tmp_path, imports):
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
-    proc = subprocess.Popen([sys.executable, "-c", _LOCAL_RAY], cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", _LOCAL_RAY.format(imports=imports)], cwd=ROOT, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
         lines = []
         while not lines or not lines[-1].startswith("PIDS"):
@@ -218,10 +223,11 @@ def test_a_crash_while_checkpointing_leaves_the_old_checkpoint(tmp_path, monkeyp
 
 
 def test_two_sweeps_with_one_name_cannot_overwrite_each_other(ray_session, tmp_path):
-    from tune_jobs.tuning import _start, parse_args
+    from tune_jobs import runtime
+    from tune_jobs.options import SweepOptions
 
-    args = parse_args(FLAKY, ["--storage-path", str(tmp_path), "--name", "shared"])
-    _start(args)  # the first sweep claims the run directory
+    options = SweepOptions.for_job(FLAKY, storage_path=str(tmp_path), name="shared")
+    runtime.start(options)  # the first sweep claims the run directory
     with pytest.raises(SystemExit, match="shared already exists: pass --resume"):
-        _start(args)
+        runtime.start(options)
     assert [p.name for p in tmp_path.iterdir()] == ["shared"]

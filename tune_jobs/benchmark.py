@@ -31,7 +31,7 @@ from ray.tune.search import Searcher
 
 from searchers import GPEISearcher
 from searchers.plots import plot_regret_curves
-from searchers.space import from_tune
+from searchers.tune_space import from_tune
 
 from .problems import FAILING_PROBLEMS, PROBLEMS, Problem
 

@@ -22,7 +22,8 @@ import numpy as np
 from searchers import GPEISearcher
 
 from .problems import PROBLEMS
-from .tuning import start_ray
+from .runtime import start_ray
+from .tuner import build_tuner
 
 
 class TimedGPEISearcher(GPEISearcher):
@@ -44,16 +45,9 @@ def _hartmann6(config: dict) -> dict:
 
 
 def run(trials: int, concurrency: int, seed: int, storage: str) -> tuple[TimedGPEISearcher, float, float]:
-    from ray import tune
-
     searcher = TimedGPEISearcher(seed=seed)
-    tuner = tune.Tuner(
-        _hartmann6,
-        param_space=PROBLEMS["hartmann6"].space,
-        tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=trials, search_alg=searcher,
-                                    max_concurrent_trials=concurrency),
-        run_config=tune.RunConfig(storage_path=storage, name="long", verbose=0),
-    )
+    tuner = build_tuner(_hartmann6, PROBLEMS["hartmann6"].space, metric="loss", mode="min", num_samples=trials,
+                        storage_path=storage, name="long", search_alg=searcher, max_concurrent=concurrency)
     start = time.perf_counter()
     results = tuner.fit()
     seconds = time.perf_counter() - start

@@ -24,8 +24,10 @@ from pathlib import Path
 
 from ray import tune
 
+from . import cli
 from .data import MnistData
-from .tuning import Job, assigned_resources, cli, warn_fake_gpu
+from .devices import assigned_resources, warn_fake_gpu
+from .job import Job
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -142,4 +144,4 @@ JOB = Job(
 )
 
 if __name__ == "__main__":
-    cli(JOB)
+    cli.run(JOB)

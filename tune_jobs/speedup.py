@@ -17,11 +17,13 @@ import time
 
 import numpy as np
 
-from searchers.space import from_tune
+from searchers.tune_space import from_tune
 
 from . import torch_mlp
 from .data import load_mnist
-from .tuning import METRIC, MODE, start_ray
+from .job import METRIC, MODE
+from .runtime import start_ray
+from .tuner import build_tuner
 
 
 def fixed_configs(trials: int, epochs: int, seed: int) -> list[dict]:
@@ -48,15 +50,11 @@ def timed_run(configs: list[dict], data, concurrency: int, storage: str) -> tupl
     from ray.tune.search import BasicVariantGenerator
 
     trainable = tune.with_resources(tune.with_parameters(torch_mlp.train_mlp, data=data), {"cpu": 1})
-    tuner = tune.Tuner(
-        trainable,
-        param_space=torch_mlp.search_space(configs[0]["epochs"]),
-        # The limit goes to the generator: Tune ignores max_concurrent_trials for a SearchGenerator.
-        tune_config=tune.TuneConfig(metric=METRIC, mode=MODE, num_samples=len(configs),
-                                    search_alg=BasicVariantGenerator(points_to_evaluate=configs,
-                                                                     max_concurrent=concurrency)),
-        run_config=tune.RunConfig(storage_path=storage, name=f"concurrency-{concurrency}", verbose=0),
-    )
+    # The limit goes to the generator: Tune ignores max_concurrent_trials for a BasicVariantGenerator.
+    generator = BasicVariantGenerator(points_to_evaluate=configs, max_concurrent=concurrency)
+    tuner = build_tuner(trainable, torch_mlp.search_space(configs[0]["epochs"]), metric=METRIC, mode=MODE,
+                        num_samples=len(configs), storage_path=storage, name=f"concurrency-{concurrency}",
+                        search_alg=generator)
     start = time.perf_counter()
     results = tuner.fit()
     seconds = time.perf_counter() - start

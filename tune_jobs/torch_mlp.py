@@ -1,6 +1,6 @@
 """A PyTorch MLP on MNIST digits, its architecture and training tuned by the GP searcher.
 
-    python -m tune_jobs.torch_mlp                       # 30-trial GP sweep, 2 at a time
+    python -m tune_jobs.torch_mlp                       # 30-trial multi-fidelity GP sweep under ASHA, 2 at a time
     python -m tune_jobs.torch_mlp --compare gp random   # both searchers, one convergence plot
     python -m tune_jobs.torch_mlp --smoke               # a tiny run, for tests
 
@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 from ray import tune
 
+from . import cli
 from .data import MnistData
-from .tuning import Job, assigned_resources, cli, warn_fake_gpu
+from .devices import assigned_resources, warn_fake_gpu
+from .job import Job
 
 MAX_WIDTH, MIN_WIDTH = 1024, 16
 
@@ -37,7 +39,7 @@ def search_space(epochs: int) -> dict:
         "lr": tune.loguniform(1e-4, 1e-1),
         "weight_decay": tune.loguniform(1e-6, 1e-2),
         "batch_size": tune.choice([32, 64, 128, 256]),
-        "epochs": tune.randint(max(1, epochs // 2), epochs + 1),
+        "epochs": epochs,  # the fidelity: ASHA decides how far each trial trains
     }
 
 
@@ -174,9 +176,9 @@ JOB = Job(
     search_space=search_space,
     test_accuracy=checkpoint_test_accuracy,
     description="GP sweep of a PyTorch MLP (architecture and training) on MNIST digits.",
-    defaults={"num_samples": 30, "epochs": 10},
+    defaults={"num_samples": 30, "epochs": 10, "scheduler": "asha"},
     smoke={"num_samples": 4, "epochs": 1, "max_concurrent": 2},
 )
 
 if __name__ == "__main__":
-    cli(JOB)
+    cli.run(JOB)

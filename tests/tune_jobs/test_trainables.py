@@ -5,7 +5,7 @@ import warnings
 import pytest
 from ray import tune
 
-from tune_jobs import mnist_cnn, torch_mlp, tuning
+from tune_jobs import devices, mnist_cnn, torch_mlp
 from tune_jobs.data import load_mnist
 
 MLP_CONFIG = {"n_layers": 2, "neuron_pct": 0.1, "neuron_shrink": 0.5, "activation": "relu", "dropout": 0.1,
@@ -72,7 +72,7 @@ def test_tensorflow_device_follows_ray(monkeypatch):
 
 def test_assigned_resources_inside_a_trial(ray_session, tmp_path):
     def probe(config):
-        cpus, gpus = tuning.assigned_resources()
+        cpus, gpus = devices.assigned_resources()
         tune.report({"cpus": cpus, "gpus": len(gpus)})
 
     tuner = tune.Tuner(tune.with_resources(probe, {"cpu": 2}), tune_config=tune.TuneConfig(num_samples=1),

@@ -4,7 +4,7 @@ from scipy.optimize import approx_fprime
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-from searchers import gp
+from searchers import gp, warping
 
 
 def _data(n=12, d=3, seed=0):
@@ -56,7 +56,7 @@ def test_hand_computed_two_point_posterior():
 def test_marginal_likelihood_gradient_matches_finite_differences():
     X, y = _data(n=14)
     X[:, 2] = np.floor(X[:, 2] * 3) / 3 + 1 / 6  # a categorical coordinate
-    z, _, _ = gp.standardise(y)
+    z, _, _ = warping.standardise(y)
     D2 = gp.sq_dists(X, X, np.array([False, False, True]))
     theta = np.array([-0.5, 0.2, 0.1, 0.3, -3.0, 0.1])
     _, grad = gp.neg_log_marginal(theta, D2, z)
@@ -98,7 +98,7 @@ def test_fit_recovers_a_short_lengthscale_and_warm_start_agrees():
     X = rng.random((40, 2))
     y = np.sin(12 * X[:, 0]) + 0.01 * X[:, 1]
     cat = np.zeros(2, bool)
-    z, _, _ = gp.standardise(y)
+    z, _, _ = warping.standardise(y)
     params = gp.fit_params(X, z, cat, rng=rng)
     assert params.lengthscales[0] < 0.5 < params.lengthscales[1]
     again = gp.fit_params(X, z, cat, rng=rng, warm_start=params, n_starts=1)
@@ -124,7 +124,7 @@ def test_duplicate_inputs_are_handled():
 def test_output_warping_round_trips_and_evens_out_a_long_tail():
     rng = np.random.default_rng(3)
     y = -np.exp(rng.normal(scale=3.0, size=40))  # maximised targets, a tail over orders of magnitude
-    w, scaling = gp.OutputScaling.fit(y, warp=True)
+    w, scaling = warping.OutputScaling.fit(y, warp=True)
     assert scaling.power is not None
     np.testing.assert_allclose(scaling.inverse(w), y, rtol=1e-6)
     np.testing.assert_array_equal(np.argsort(w), np.argsort(y))  # monotone: the order, and the best, kept
@@ -135,7 +135,7 @@ def test_output_warping_round_trips_and_evens_out_a_long_tail():
 
 def test_without_warping_units_are_a_shift_and_scale():
     y = np.array([3.0, 5.0, 10.0, 11.0])
-    z, scaling = gp.OutputScaling.fit(y, warp=False)
+    z, scaling = warping.OutputScaling.fit(y, warp=False)
     centre, std = scaling.to_units(np.array([0.5]), np.array([0.25]))
     assert centre[0] == pytest.approx(y.mean() + 0.5 * y.std()) and std[0] == pytest.approx(0.5 * y.std())
 
@@ -159,5 +159,5 @@ def test_yeojohnson_matches_scipy_and_its_power_fit_within_the_grid():
     rng = np.random.default_rng(0)
     for x in (rng.normal(size=40), -np.exp(rng.normal(scale=2.0, size=40)), np.exp(rng.normal(size=200))):
         scipy_warped, scipy_power = stats.yeojohnson(x)
-        np.testing.assert_allclose(gp.yeojohnson(x, scipy_power), scipy_warped, rtol=1e-12, atol=1e-12)
-        assert gp.yeojohnson_power(x) == pytest.approx(scipy_power, abs=0.03)
+        np.testing.assert_allclose(warping.yeojohnson(x, scipy_power), scipy_warped, rtol=1e-12, atol=1e-12)
+        assert warping.yeojohnson_power(x) == pytest.approx(scipy_power, abs=0.03)

@@ -2,17 +2,33 @@
 
 import numpy as np
 import pytest
-from ray import tune
 
 from searchers.acquisition import log_ei
 from searchers.engine import BOEngine, EngineOptions, default_n_initial
 from searchers.gp import fit
-from searchers.optimize import Objective, maximize
+from searchers.optimize import AcquisitionFunction, maximize_acquisition
 from searchers.pending import condition_on_pending
-from searchers.space import duplicates_of, from_tune
-from tune_jobs.problems import branin, hartmann6
+from searchers.space import CategoricalParam, FloatParam, GridParam, SearchSpace, duplicates_of
+from tune_jobs.functions import branin, hartmann6
 
-BRANIN = from_tune({"x1": tune.uniform(-5, 10), "x2": tune.uniform(0, 15)})
+
+def _space(*params) -> SearchSpace:
+    return SearchSpace(tuple(params))
+
+
+def _float(name, lower=0.0, upper=1.0):
+    return FloatParam((name,), lower, upper)
+
+
+def _int(name, lower, upper):  # lower .. upper - 1, as tune.randint
+    return GridParam((name,), lower, 1, upper - lower, integer=True)
+
+
+def _choice(name, categories):
+    return CategoricalParam((name,), tuple(categories))
+
+
+BRANIN = _space(_float("x1", -5, 10), _float("x2", 0, 15))
 
 
 def _run(engine, f, n, names):
@@ -41,13 +57,13 @@ def test_gp_beats_its_initial_design_on_branin():
 
 
 def test_maximize_finds_the_acquisition_maximum_of_a_mixed_space():
-    space = from_tune({"x": tune.uniform(0, 1), "k": tune.randint(0, 10), "c": tune.choice("abc")})
+    space = _space(_float("x"), _int("k", 0, 10), _choice("c", "abc"))
     rng = np.random.default_rng(0)
     X = space.snap(rng.random((12, 3)))
     y = -((X[:, 0] - 0.3) ** 2) - (X[:, 1] - 0.55) ** 2 + (X[:, 2] > 0.5)
     post = fit(X, y, space.categorical_mask, rng=rng)
-    objective = Objective(post, log_ei, float(post.y.max()))
-    u = maximize(objective, space, rng=rng, incumbents=X[np.argsort(-y)[:3]], exclude=X)
+    objective = AcquisitionFunction(post, log_ei, float(post.y.max()))
+    u = maximize_acquisition(objective, space, rng=rng, incumbents=X[np.argsort(-y)[:3]], exclude=X)
     grid = space.snap(np.random.default_rng(1).random((20000, 3)))
     grid = grid[~duplicates_of(grid, X)]
     assert objective(u[None])[0] >= objective(grid).max() - 1e-6
@@ -55,7 +71,7 @@ def test_maximize_finds_the_acquisition_maximum_of_a_mixed_space():
 
 
 def test_exhausted_discrete_space_returns_none():
-    space = from_tune({"k": tune.randint(0, 3), "c": tune.choice([True, False])})
+    space = _space(_int("k", 0, 3), _choice("c", [True, False]))
     engine = BOEngine(space, seed=0, options=EngineOptions(n_initial=2))
     seen = []
     for _ in range(6):
@@ -85,7 +101,7 @@ def _spread(points):
 
 
 def test_four_pending_suggestions_are_distinct_and_spread_out():
-    space = from_tune({f"x{i}": tune.uniform(0, 1) for i in range(6)})
+    space = _space(*[_float(f"x{i}") for i in range(6)])
     engine = _run(BOEngine(space, seed=1), hartmann6, 15, [f"x{i}" for i in range(6)])
     batch = []
     for _ in range(4):
@@ -96,3 +112,36 @@ def test_four_pending_suggestions_are_distinct_and_spread_out():
     assert _spread(batch) > 0.05
     assert _spread(batch) > 10 * _spread(repeated)
     assert not duplicates_of(batch, engine.X).any()
+
+
+def _random_finite_space(rng) -> SearchSpace:
+    kinds = [lambda i: _int(f"k{i}", 0, int(rng.integers(2, 5))),
+             lambda i: _choice(f"c{i}", "abcd"[: int(rng.integers(2, 5))]),
+             lambda i: GridParam((f"q{i}",), 0.0, 0.25, int(rng.integers(2, 5)), integer=False)]
+    return _space(*[kinds[int(rng.integers(3))](i) for i in range(int(rng.integers(1, 4)))])
+
+
+def test_never_finished_while_an_untried_configuration_exists():
+    """500 histories on small finite spaces, with repeated observations, failures and pending points:
+    ``propose`` returns None exactly when every distinct configuration is taken, else an untaken one."""
+    rng = np.random.default_rng(0)
+    early = 0
+    for _ in range(500):
+        space = _random_finite_space(rng)
+        grid = space.grid()
+        engine = BOEngine(space, seed=int(rng.integers(100)))
+        taken = grid[rng.random(len(grid)) < rng.uniform(0.3, 1.0)]
+        for u in taken:
+            for _ in range(int(rng.integers(1, 3))):  # duplicates in the history
+                if rng.random() < 0.2:
+                    engine.observe_failure(u)
+                else:
+                    engine.observe(u, float(rng.normal()))
+        pending = grid[~duplicates_of(grid, taken)][: int(rng.integers(0, 2))]
+        free = grid[~duplicates_of(grid, np.vstack([taken, pending]))]
+        u = engine.propose(pending)
+        if u is None:
+            early += len(free) > 0
+        else:
+            assert duplicates_of(u[None], free)[0]
+    assert early == 0

@@ -1,0 +1,108 @@
+"""Multi-fidelity observations: what a trial reported epoch by epoch, and the GP's view of it. No Ray.
+
+Notation: a trial's config is ``u: (d,)``; its fidelity ``r`` is how far it
+trained (epochs, by default Tune's ``training_iteration``), ``r_max`` the
+most any trial may train (the target). The GP sees the fidelity as one more
+input coordinate ``t = log(r) / log(r_max)`` in [0, 1], so rows are
+``(u, t): (d + 1,)`` and one Matern-5/2 ARD kernel spans configs and
+fidelities, MOBSTER's joint design (Klein et al. 2020, "Model-based
+asynchronous hyperparameter and neural architecture search").
+
+Cost stays bounded: of each trial's curve only the fidelities 1, 2, 4, 8, ...
+and its latest result are kept (ASHA's rungs with reduction factor 2 are
+exactly these), so a trial adds ``O(log r_max)`` rows however often it reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def kept_fidelities(fidelities: list[float]) -> list[float]:
+    """Of a trial's reported fidelities, the powers of two and the last one (sorted)."""
+    if not fidelities:
+        return []
+    last = max(fidelities)
+    return sorted({r for r in fidelities if _power_of_two(r)} | {last})
+
+
+def _power_of_two(r: float) -> bool:
+    return r >= 1 and float(r).is_integer() and (int(r) & (int(r) - 1)) == 0
+
+
+def encode_fidelity(r: np.ndarray | float, r_max: float) -> np.ndarray:
+    """``t = log(r) / log(r_max)`` clipped to [0, 1]; every ``r`` is the target when ``r_max <= 1``."""
+    r = np.asarray(r, dtype=float)
+    if r_max <= 1:
+        return np.ones_like(r)
+    return np.clip(np.log(np.maximum(r, 1.0)) / math.log(r_max), 0.0, 1.0)
+
+
+@dataclass
+class LearningCurves:
+    """Each running or stopped trial's config and its results by fidelity (only the kept ones)."""
+
+    configs: dict[str, np.ndarray] = field(default_factory=dict)  # trial -> u (d,)
+    results: dict[str, dict[float, float]] = field(default_factory=dict)  # trial -> {r: value}
+
+    def add(self, trial: str, u: np.ndarray, r: float, value: float) -> bool:
+        """Record ``value`` at fidelity ``r``. Returns False when ``r`` is below the trial's latest
+        fidelity (it restarted from an earlier checkpoint): its results above ``r`` are dropped."""
+        curve = self.results.setdefault(trial, {})
+        restarted = r < max(curve, default=0.0)
+        for later in [f for f in curve if f > r]:
+            del curve[later]
+        self.configs[trial] = np.asarray(u, dtype=float)
+        curve[float(r)] = float(value)
+        for stale in set(curve) - set(kept_fidelities(list(curve))):
+            del curve[stale]
+        return not restarted
+
+    def latest(self, trial: str) -> float:
+        return max(self.results.get(trial, {}), default=0.0)
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self.results.values())
+
+    def rows(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``U: (n, dim)``, ``r: (n,)``, ``y: (n,)``: every kept result, trial by trial."""
+        U, r, y = [], [], []
+        for trial, curve in self.results.items():
+            for fidelity, value in curve.items():
+                U.append(self.configs[trial])
+                r.append(fidelity)
+                y.append(value)
+        return np.array(U, dtype=float).reshape(-1, dim), np.array(r, dtype=float), np.array(y, dtype=float)
+
+    def level_counts(self) -> dict[float, int]:
+        """How many trials reached each kept fidelity (a trial that went past a level counts there)."""
+        counts: dict[float, int] = {}
+        for curve in self.results.values():
+            for fidelity in curve:
+                counts[fidelity] = counts.get(fidelity, 0) + 1
+        return counts
+
+
+@dataclass(frozen=True)
+class AtFidelity:
+    """A posterior over ``(u, t)`` seen as one over ``u`` alone, with ``t`` held fixed: what the
+    acquisition optimiser maximises over (it calls ``predict`` only)."""
+
+    posterior: object  # gp.Posterior over (d + 1) inputs
+    t: float
+
+    def __getattr__(self, name: str):
+        if name == "posterior":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.posterior, name)  # y, params, to_units: the joint posterior's
+
+    def predict(self, U: np.ndarray, *, grad: bool = False):
+        rows = np.hstack([U, np.full((len(U), 1), self.t)])
+        out = self.posterior.predict(rows, grad=grad)
+        if not grad:
+            return out
+        mean, var, dmean, dvar = out
+        return mean, var, dmean[:, :-1], dvar[:, :-1]

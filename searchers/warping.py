@@ -1,0 +1,133 @@
+"""Output warping: the metric's values to the GP's units and back. Pure functions of ``y: (n,)``.
+
+``OutputScaling.fit(y, warp=...)`` returns the GP's targets ``w: (n,)`` and the
+scaling that maps predictions back to the metric's units. With ``warp=False``
+it is plain standardisation; with ``warp=True`` the values are first centred
+on their median, scaled by their interquartile range and Yeo-Johnson
+transformed with a power fitted by maximum likelihood (HEBO, Cowen-Rivers et
+al. 2022, warps outputs the same way). The warp is monotone: it keeps the
+order of the values and so the maximiser. Measured effect: docs/benchmark/README.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OutputScaling:
+    """Targets to the GP's units and back: centre and scale, Yeo-Johnson, standardise.
+
+    ``forward(y) = (YJ_p((y - shift) / scale) - warped_shift) / warped_scale``,
+    with ``shift, scale`` the median and interquartile range (robust, so that one
+    huge value does not squeeze the rest together before the warp) and the power
+    ``p`` fitted by maximum likelihood over a grid (``yeojohnson_power``).
+    ``power=None`` is plain standardisation (mean and std).
+
+    The warp is monotone, so it keeps the order of the targets and the maximiser,
+    and it pulls in long tails such as losses spanning orders of magnitude.
+    """
+
+    shift: float = 0.0
+    scale: float = 1.0
+    power: float | None = None
+    warped_shift: float = 0.0
+    warped_scale: float = 1.0
+
+    @classmethod
+    def fit(cls, y: np.ndarray, *, warp: bool) -> tuple[np.ndarray, OutputScaling]:
+        """The transformed targets and the scaling; the warp needs 3 distinct values at least."""
+        z, shift, scale = standardise(y)
+        if not warp or len(np.unique(z)) < 3:
+            return z, cls(shift, scale)
+        q1, shift, q3 = np.percentile(y, [25, 50, 75])
+        if q3 - q1 > 1e-12 * scale:
+            scale = float(q3 - q1)
+        x = (y - shift) / scale
+        power = yeojohnson_power(x)
+        warped = yeojohnson(x, power)
+        w, warped_shift, warped_scale = standardise(warped)
+        return w, cls(float(shift), scale, float(power), warped_shift, warped_scale)
+
+    def inverse(self, w: np.ndarray) -> np.ndarray:
+        """Targets in their own units from GP units (any shape)."""
+        w = np.asarray(w, dtype=float)
+        if self.power is None:
+            return self.shift + self.scale * w
+        return self.shift + self.scale * _yeojohnson_inverse(self.warped_shift + self.warped_scale * w, self.power)
+
+    def to_units(self, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A GP ``(mean, variance)`` as ``(centre, std)`` in the targets' units.
+
+        The centre is the mean mapped back (the predictive median: a monotone map
+        keeps quantiles) and the std half the width of the mapped ``mean ± std``
+        band; without the warp these are the usual ``shift + scale * mean`` and
+        ``scale * std``.
+        """
+        std = np.sqrt(var)
+        return self.inverse(mean), (self.inverse(mean + std) - self.inverse(mean - std)) / 2.0
+
+
+# Candidate powers, bounded so that one extreme value cannot ask for a huge power, which loses
+# digits on the way back: a coarse grid, then a fine one.
+_POWERS = np.linspace(-3.0, 5.0, 33)
+_REFINE = np.linspace(-0.25, 0.25, 21)
+
+
+def yeojohnson(x: np.ndarray, power: float | np.ndarray) -> np.ndarray:
+    """Yeo-Johnson transform of ``x: (n,)``; ``power`` a number, or ``(g, 1)`` for ``(g, n)`` transforms at once."""
+    power = np.asarray(power, dtype=float)
+    a = np.abs(x)
+    return np.where(x >= 0, _box_cox_1p(a, power), -_box_cox_1p(a, 2.0 - power))
+
+
+def _box_cox_1p(a: np.ndarray, power: np.ndarray) -> np.ndarray:
+    """``((a + 1)^power - 1) / power``, and ``log(1 + a)`` where ``power`` is 0."""
+    zero = np.abs(power) < 1e-12
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(zero, np.log1p(a), np.expm1(power * np.log1p(a)) / np.where(zero, 1.0, power))
+
+
+def yeojohnson_power(x: np.ndarray) -> float:
+    """The power in [-3, 5] maximising the Yeo-Johnson normal log-likelihood of ``x: (n,)``, to 0.025.
+
+    Vectorised over grids of powers, because this runs in every suggest().
+    """
+    jacobian = np.sum(np.sign(x) * np.log1p(np.abs(x)))
+
+    def best(powers: np.ndarray) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            llf = -0.5 * len(x) * np.log(yeojohnson(x, powers[:, None]).var(axis=1)) + (powers - 1.0) * jacobian
+        llf[~np.isfinite(llf)] = -np.inf
+        return float(powers[int(np.argmax(llf))])
+
+    coarse = best(_POWERS)
+    return best(np.clip(coarse + _REFINE, _POWERS[0], _POWERS[-1]))
+
+
+def _yeojohnson_inverse(x: np.ndarray, power: float) -> np.ndarray:
+    """The inverse of Yeo-Johnson with ``power``; values beyond the transform's range are clipped to it."""
+    out = np.empty_like(x)
+    pos = x >= 0
+    if abs(power) < 1e-12:
+        out[pos] = np.expm1(x[pos])
+    else:
+        base = np.maximum(power * x[pos] + 1.0, 1e-12)  # > 0 inside the range (bounded above if power < 0)
+        out[pos] = base ** (1.0 / power) - 1.0
+    if abs(power - 2.0) < 1e-12:
+        out[~pos] = -np.expm1(-x[~pos])
+    else:
+        base = np.maximum(1.0 - (2.0 - power) * x[~pos], 1e-12)
+        out[~pos] = 1.0 - base ** (1.0 / (2.0 - power))
+    return out
+
+
+def standardise(y: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``(z, shift, scale)`` with ``y = shift + scale * z``; a constant ``y`` gets scale 1."""
+    shift = float(np.mean(y))
+    scale = float(np.std(y))
+    if not np.isfinite(scale) or scale < 1e-12:
+        scale = 1.0
+    return (y - shift) / scale, shift, scale

@@ -1,0 +1,72 @@
+"""Multi-fidelity observations in the engine (no Ray): bounded curves, the fidelity coordinate, restarts."""
+
+import numpy as np
+
+from searchers.engine import BOEngine, EngineOptions
+from searchers.fidelity import LearningCurves, encode_fidelity, kept_fidelities
+from searchers.space import FloatParam, SearchSpace
+
+SPACE = SearchSpace((FloatParam(("x",), 0.0, 1.0), FloatParam(("y",), 0.0, 1.0)))
+
+
+def test_a_curve_keeps_powers_of_two_and_its_latest_result():
+    assert kept_fidelities([1, 2, 3, 4, 5, 6, 7]) == [1, 2, 4, 7]
+    curves = LearningCurves()
+    for r in range(1, 28):
+        curves.add("a", np.array([0.5, 0.5]), r, -1.0 / r)
+    assert sorted(curves.results["a"]) == [1, 2, 4, 8, 16, 27] and len(curves) == 6
+
+
+def test_a_restart_from_an_earlier_checkpoint_drops_the_later_results():
+    curves = LearningCurves()
+    for r in (1, 2, 3):
+        assert curves.add("a", np.zeros(2), r, float(r))
+    assert not curves.add("a", np.zeros(2), 2, 2.5)
+    assert curves.results["a"] == {1.0: 1.0, 2.0: 2.5}
+
+
+def test_fidelity_is_log_scaled_to_the_target():
+    np.testing.assert_allclose(encode_fidelity(np.array([1, 3, 9, 27]), 9), [0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_allclose(encode_fidelity(np.array([1, 5]), 1), [1.0, 1.0])
+
+
+def test_a_trial_stopped_early_enters_the_gp_at_its_fidelity_not_as_a_full_run():
+    engine = BOEngine(SPACE, seed=0, options=EngineOptions(max_fidelity=8))
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        u = rng.random(2)
+        for r in range(1, 9 if i < 3 else 2):  # three full runs, three stopped after epoch 1
+            engine.observe_partial(str(i), u, r, -float(((u - 0.3) ** 2).sum()) - 0.5 / r)
+    X, y = engine._training_data()
+    assert len(engine.X) == 0 and engine.multi_fidelity
+    assert X.shape == (3 * 4 + 3, 3)  # (u, t) rows: 1, 2, 4, 8 for each full run, 1 for each stopped one
+    stopped = X[-3:]
+    np.testing.assert_allclose(stopped[:, 2], 0.0)  # epoch 1 of 8: t = 0, never the target t = 1
+    assert np.sum(X[:, 2] == 1.0) == 3
+
+
+def test_the_acquisition_fidelity_follows_the_rule():
+    def engine_with(rule):
+        engine = BOEngine(SPACE, seed=0, options=EngineOptions(max_fidelity=8, fidelity_acquisition=rule))
+        rng = np.random.default_rng(1)
+        for i in range(10):  # every trial reaches epoch 2, one reaches 8
+            for r in range(1, 9 if i == 0 else 3):
+                engine.observe_partial(str(i), rng.random(2), r, float(r))
+        return engine
+
+    assert engine_with("target")._acquisition_fidelity() == 1.0
+    assert engine_with("r_acq")._acquisition_fidelity() == encode_fidelity(2, 8)  # 10 trials >= d + 1 = 3 at r=2
+
+
+def test_multi_fidelity_suggestions_are_new_and_the_model_ranks_by_the_target():
+    engine = BOEngine(SPACE, seed=0, options=EngineOptions(max_fidelity=8))
+    rng = np.random.default_rng(2)
+    for i in range(12):
+        u = rng.random(2)
+        for r in range(1, 9 if i % 3 == 0 else 3):
+            engine.observe_partial(str(i), u, r, -float(((u - 0.3) ** 2).sum()) - 0.5 / r)
+    u = engine.propose()
+    assert u is not None and not engine.has_seen(u)
+    model = engine.current_model()
+    mean = model.predict(np.array([[0.3, 0.3], [0.95, 0.95]]))[0]
+    assert mean[0] > mean[1]

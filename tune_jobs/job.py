@@ -1,0 +1,25 @@
+"""What a sweep needs to know about one model: the ``Job`` record each job module defines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .data import MnistData
+
+METRIC, MODE = "val_accuracy", "max"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A trainable, its search space and how to score a checkpoint on the test split."""
+
+    name: str
+    trainable: Callable[[dict, MnistData], None]
+    search_space: Callable[[int], dict]  # epochs -> Ray Tune param_space
+    test_accuracy: Callable[[Any, dict, MnistData], float]  # checkpoint, config, data
+    description: str
+    defaults: dict = field(default_factory=dict)  # SweepOptions field -> default for this job
+    smoke: dict = field(default_factory=dict)  # SweepOptions field -> value under --smoke
+    smoke_subset: tuple[int, int] = (600, 300)  # train, validation/test digits under --smoke

@@ -1,0 +1,123 @@
+"""A finished sweep's files: ``trials.csv``, ``best.json``, ``convergence.png``, and its console summary.
+
+Everything is read from Tune's ``ResultGrid``: trials in the order Tune
+created them, each with its ``trial_id``, config, per-epoch history and error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import MnistData
+from .job import METRIC, MODE, Job
+
+BEST = f"best_{METRIC}"
+
+
+def trials_frame(results) -> pd.DataFrame:
+    """One row per trial, in creation order: its config, its best and last metric, its fate."""
+    rows = []
+    for number, result in enumerate(results):
+        history = result.metrics_dataframe
+        scores = history[METRIC] if history is not None and METRIC in history else pd.Series(dtype=float)
+        metrics = result.metrics or {}
+        row = {"trial": number, "trial_id": metrics.get("trial_id", "")}
+        row.update({f"config/{k}": v for k, v in _flatten(result.config or {}).items()})
+        row[BEST] = float(scores.max()) if len(scores) else math.nan
+        row[f"last_{METRIC}"] = float(scores.iloc[-1]) if len(scores) else math.nan
+        row["epochs_run"] = int(metrics.get("training_iteration", 0))
+        row["node_ip"] = metrics.get("node_ip", "")
+        row["error"] = _failure(result, scores)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _failure(result, scores: pd.Series) -> str:
+    """Why a trial gave no usable metric ("" if it did): its exception, or what it reported."""
+    if result.error is not None:  # Ray's error text is a whole traceback: its last line says what happened
+        lines = [line for line in str(result.error).splitlines() if line.strip()]
+        return (lines[-1].strip() if lines else type(result.error).__name__)[:300]
+    if len(scores) == 0:
+        return f"never reported {METRIC}"
+    finite = pd.to_numeric(scores, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
+    return "" if len(finite) else f"reported {METRIC} = {scores.iloc[-1]}"
+
+
+def _flatten(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}/"))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def best_so_far(frame: pd.DataFrame) -> np.ndarray:
+    """Best validation accuracy after each trial (failed trials carry the previous best)."""
+    return np.maximum.accumulate(frame[BEST].fillna(-np.inf).to_numpy())
+
+
+def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, searcher_name: str, seconds: float,
+              searcher_seconds: float | None) -> dict:
+    """``best.json``'s content: the best trial, its test accuracy, and what the sweep cost."""
+    usable = frame[BEST].notna().any()
+    best = results.get_best_result(METRIC, MODE, scope="all") if usable else None
+    checkpoint = best.get_best_checkpoint(METRIC, MODE) if best is not None else None
+    test_accuracy = job.test_accuracy(checkpoint, best.config, data) if checkpoint is not None else None
+    return {
+        "job": job.name, "searcher": searcher_name, "trials": len(frame),
+        "failed_trials": int((frame["error"] != "").sum()),
+        "best_config": best.config if best is not None else None,
+        BEST: float(frame[BEST].max()) if usable else None,
+        "test_accuracy": None if test_accuracy is None else float(test_accuracy),
+        "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
+        "checkpoint": checkpoint.path if checkpoint is not None else None,
+        "data": data.describe(),
+        "wall_seconds": round(seconds, 1),
+        "searcher_seconds": None if searcher_seconds is None else round(searcher_seconds, 3),
+    }
+
+
+def write_reports(run_dir: Path, frame: pd.DataFrame, summary: dict) -> None:
+    from searchers.plots import plot_convergence
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(run_dir / "trials.csv", index=False)
+    (run_dir / "best.json").write_text(json.dumps(summary, indent=2, default=str))
+    plot_convergence({summary["searcher"]: best_so_far(frame)}, run_dir / "convergence.png", metric=METRIC)
+
+
+def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 5) -> None:
+    _print_top(frame, top)
+    if summary["best_config"] is None:
+        print(f"\nNo trial reported a usable {METRIC}: there is no best config.")
+    else:
+        print(f"\nBest config: {json.dumps(summary['best_config'], default=str)}")
+        test = summary["test_accuracy"]
+        print(f"Best {METRIC}: {summary[BEST]:.4f}   test accuracy: "
+              + ("no checkpoint to test" if test is None else f"{test:.4f}"))
+    if summary["failed_trials"]:
+        failed = frame[frame["error"] != ""]
+        print(f"{len(failed)} trial(s) failed or gave no usable {METRIC}:")
+        for row in failed.itertuples():
+            print(f"  trial {row.trial}: {row.error}")
+    overhead = summary["searcher_seconds"]
+    if overhead is not None:
+        print(f"Searcher time: {overhead:.2f} s of {summary['wall_seconds']:.0f} s wall "
+              f"({100 * overhead / max(summary['wall_seconds'], 1e-9):.2f}%)")
+    print(f"Reports in {run_dir}: trials.csv, best.json, convergence.png")
+
+
+def _print_top(frame: pd.DataFrame, top: int) -> None:
+    columns = ["trial"] + [c for c in frame.columns if c.startswith("config/")] + [BEST, "epochs_run"]
+    shown = frame.sort_values(BEST, ascending=False).head(top)[columns]
+    shown = shown.rename(columns=lambda c: c.removeprefix("config/"))
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        print(f"\nTop {min(top, len(frame))} of {len(frame)} trials by {METRIC}:")
+        print(shown.to_string(index=False))

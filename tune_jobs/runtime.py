@@ -1,0 +1,110 @@
+"""Starting or joining Ray, checking that the trials fit on its nodes, and claiming the run directory.
+
+A Ray the project starts on this machine listens on 127.0.0.1 only, whether
+or not ``ray`` was imported before (as a notebook does); a cluster joined
+through ``RAY_ADDRESS`` (as under ``ray job submit``) is used as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .options import SweepOptions
+
+_LOOPBACK = "127.0.0.1"
+
+
+def joined_cluster() -> bool:
+    """Whether ``RAY_ADDRESS`` names a cluster to join (as under ``ray job submit``)."""
+    return bool(os.environ.get("RAY_ADDRESS"))
+
+
+def start_ray(*, verbose: bool = False) -> None:
+    """Join the cluster in ``RAY_ADDRESS``, else start Ray on this machine on loopback only.
+
+    A Ray already running in this process (``ray.init()`` in a notebook) is used as it is.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    level = "INFO" if verbose else "WARNING"
+    if joined_cluster():
+        ray.init(logging_level=level)
+        return
+    keep_to_loopback()
+    ray.init(include_dashboard=False, logging_level=level, _node_ip_address=_LOOPBACK)
+
+
+def keep_to_loopback() -> None:
+    """Make the Ray this process starts bind to 127.0.0.1 only, even when ``ray`` is imported already.
+
+    Ray reads ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` once, when ``ray`` is imported, into
+    ``ray_constants.ENABLE_RAY_CLUSTER``: the variable reaches the processes Ray starts
+    (they import ray afresh), the constant covers this one.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def largest_node(nodes: list[dict]) -> dict[str, float]:
+    """The most of each resource that one alive node offers (from ``ray.nodes()``)."""
+    most: dict[str, float] = {}
+    for node in nodes:
+        if node.get("Alive", True):
+            for resource, amount in node.get("Resources", {}).items():
+                most[resource] = max(most.get(resource, 0.0), float(amount))
+    return most
+
+
+def check_resources(options: SweepOptions, nodes: list[dict], *, joined: bool) -> None:
+    """Refuse a sweep whose trials no node can hold (a Ray started here), or warn (a joined cluster,
+    which an autoscaler may grow). ``nodes`` as ``ray.nodes()`` lists them."""
+    most = largest_node(nodes)
+    wants = [("GPU", options.gpus_per_trial, "--gpus-per-trial"), ("CPU", options.cpus_per_trial, "--cpus-per-trial")]
+    for resource, per_trial, flag in wants:
+        have = most.get(resource, 0.0)
+        if per_trial > have:
+            message = f"{flag} {per_trial:g}: the largest node of the Ray cluster has {have:g} {resource}s"
+            if not joined:
+                raise SystemExit(f"{message}; lower {flag} or run on a cluster with nodes that have them")
+            print(f"warning: {message}; trials wait until the autoscaler adds a node with enough {resource}s",
+                  flush=True)
+
+
+def prepare_storage(options: SweepOptions) -> None:
+    """Create a local ``storage_path`` and check it is writable (remote URIs are Ray's to check)."""
+    if "://" in options.storage_path:
+        return
+    storage = Path(options.storage_path)
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"--storage-path {storage} cannot be created: {e}") from e
+    if not os.access(storage, os.W_OK):
+        raise SystemExit(f"--storage-path {storage} is not writable")
+
+
+def claim_run_dir(options: SweepOptions) -> None:
+    """Create the run's directory atomically: of two sweeps started with one name, one stops here."""
+    if "://" in options.storage_path or options.resume:
+        return
+    try:
+        options.run_dir.mkdir()
+    except FileExistsError:
+        raise SystemExit(f"{options.run_dir} already exists: pass --resume to continue it, "
+                         "or choose another --name") from None
+    except OSError as e:
+        raise SystemExit(f"cannot create the run directory {options.run_dir}: {e}") from e
+
+
+def start(options: SweepOptions, *, verbose: bool = False) -> None:
+    """Start or join Ray, check its nodes can run the trials, then claim the run's directory."""
+    import ray
+
+    start_ray(verbose=verbose)
+    check_resources(options, ray.nodes(), joined=joined_cluster())
+    claim_run_dir(options)

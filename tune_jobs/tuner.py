@@ -1,0 +1,110 @@
+"""The one place in the project that builds a Ray Tune ``Tuner``.
+
+``build_tuner`` takes a trainable and everything around it as plain keyword
+arguments; the jobs (``job_tuner``), the speed-up and long-sweep commands and
+the notebooks all come through it. ``make_searcher`` and ``make_scheduler``
+turn the names a user gives (``--searcher``, ``--scheduler``) into objects.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .data import MnistData
+from .job import METRIC, MODE, Job
+from .options import SweepOptions
+
+
+def build_tuner(
+    trainable: Any,
+    param_space: dict,
+    *,
+    metric: str,
+    mode: str,
+    num_samples: int,
+    storage_path: str,
+    name: str,
+    search_alg: Any = None,
+    scheduler: Any = None,
+    max_concurrent: int | None = None,
+    max_failures: int = 0,
+    keep_checkpoints: int | None = None,
+    time_budget: float | None = None,
+    verbose: int = 0,
+):
+    """A ``tune.Tuner`` for ``trainable``; ``keep_checkpoints`` keeps that many per trial, the best by ``metric``."""
+    from ray import tune
+
+    # A trial that never reports the metric is a failed trial (the searcher records why), not the
+    # end of the sweep, which is what Tune's strict metric check would make it.
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
+    checkpoints = tune.CheckpointConfig()
+    if keep_checkpoints is not None:
+        checkpoints = tune.CheckpointConfig(num_to_keep=keep_checkpoints, checkpoint_score_attribute=metric,
+                                            checkpoint_score_order=mode)
+    return tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(metric=metric, mode=mode, num_samples=num_samples, search_alg=search_alg,
+                                    scheduler=scheduler, max_concurrent_trials=max_concurrent,
+                                    time_budget_s=time_budget),
+        run_config=tune.RunConfig(name=name, storage_path=storage_path, verbose=verbose,
+                                  failure_config=tune.FailureConfig(max_failures=max_failures),
+                                  checkpoint_config=checkpoints),
+    )
+
+
+def make_searcher(name: str, seed: int, *, epochs: int):
+    """The search algorithm for ``--searcher``; None means Ray's own random search.
+
+    The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity.
+    """
+    if name == "gp":
+        from searchers import GPEISearcher
+
+        return GPEISearcher(seed=seed, max_fidelity=epochs)
+    if name == "ax":
+        from searchers import AxSearcher
+
+        return AxSearcher(seed=seed)
+    return None
+
+
+def make_scheduler(name: str, epochs: int):
+    """The trial scheduler for ``--scheduler``; None is Tune's FIFO (every trial runs all its epochs)."""
+    if name == "fifo":
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    # Rungs at 1/6, 1/3 and 2/3 of the epochs: half the trials go on at each.
+    return ASHAScheduler(max_t=epochs, grace_period=max(1, epochs // 6), reduction_factor=2)
+
+
+def trainable_for(job: Job, options: SweepOptions, data: MnistData):
+    """The job's trainable with its data (put in the object store once) and per-trial resources."""
+    from ray import tune
+
+    return tune.with_resources(tune.with_parameters(job.trainable, data=data),
+                               {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial})
+
+
+def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: str, name: str, *, verbose: int = 1):
+    """The Tuner for one sweep of ``job`` and its searcher object (None for random search, or when
+    resuming: the searcher is then the restored one)."""
+    from ray import tune
+
+    trainable = trainable_for(job, options, data)
+    run_dir = os.path.join(options.storage_path, name)
+    if options.resume:
+        if not tune.Tuner.can_restore(run_dir):
+            raise SystemExit(f"--resume: {run_dir} is not a run that can be resumed")
+        return tune.Tuner.restore(run_dir, trainable=trainable, resume_errored=True), None
+    searcher = make_searcher(searcher_name, options.seed, epochs=options.epochs)
+    tuner = build_tuner(
+        trainable, job.search_space(options.epochs), metric=METRIC, mode=MODE, num_samples=options.num_samples,
+        storage_path=options.storage_path, name=name, search_alg=searcher,
+        scheduler=make_scheduler(options.scheduler, options.epochs), max_concurrent=options.max_concurrent,
+        max_failures=options.max_failures, keep_checkpoints=2, time_budget=options.time_budget, verbose=verbose,
+    )
+    return tuner, searcher
