@@ -140,6 +140,35 @@ def plot_convergence(curves: dict[str, np.ndarray], path: str | Path | None = No
     return _finish(fig, ax, path, xlabel="trial", ylabel=f"best {metric} so far", title=title)
 
 
+def plot_learning_curves(curves: list[tuple[np.ndarray, np.ndarray]], path: str | Path | None = None, *,
+                         full: int, best: int | None, metric: str = "val_accuracy"):
+    """``metric`` against epoch, one line per trial ``(epochs, values)``: trials stopped before ``full``
+    epochs faded, trial ``best`` (an index into ``curves``) highlighted."""
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    for i, (epochs, values) in enumerate(curves):
+        if i != best:
+            stopped = len(epochs) == 0 or max(epochs) < full
+            ax.plot(epochs, values, color="tab:gray" if stopped else "tab:blue", alpha=0.25 if stopped else 0.6,
+                    linewidth=1, marker="o" if len(epochs) == 1 else None, markersize=2)
+    if best is not None:
+        ax.plot(*curves[best], color="tab:red", linewidth=2.5, label=f"best trial ({best + 1})")
+    ax.plot([], [], color="tab:gray", alpha=0.5, label="stopped early")
+    ax.plot([], [], color="tab:blue", alpha=0.8, label=f"trained all {full} epochs")
+    return _finish(fig, ax, path, xlabel="epoch", ylabel=metric, title="Learning curves of every trial")
+
+
+def plot_convergence_in_time(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path | None = None, *,
+                             metric: str = "val_accuracy"):
+    """Best-so-far ``metric`` against wall-clock seconds, ``curves[label] = (seconds, best so far)``."""
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
+    for label, (seconds, best) in curves.items():
+        ax.plot(seconds, best, drawstyle="steps-post", marker="o", markersize=2, label=label)
+    return _finish(fig, ax, path, xlabel="wall seconds", ylabel=f"best {metric} so far",
+                   title="Model performance vs. wall time")
+
+
 def plot_regret_curves(curves: dict[str, np.ndarray], path: str | Path | None = None, *, title: str,
                        ylabel: str = "simple regret", log: bool = True):
     """Median (line) and quartiles (band) over seeds of ``curves[label]: (seeds, evaluations)``."""

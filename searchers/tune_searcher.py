@@ -43,7 +43,8 @@ class GPEISearcher(SpaceSearcher):
             those points are then recorded as observations, not re-run.
         fidelity_attr: the result key that says how far a trial has trained
             (default ``training_iteration``, one per ``tune.report``; ``"epoch"`` if
-            the trainable reports one). Every result a trial reports enters the GP
+            the trainable reports one; None: learn from final results only). Every
+            result a trial reports enters the GP
             at that fidelity (multi-fidelity BO, ``searchers.fidelity``); a trial an
             early-stopping scheduler such as ASHA stopped stays at the fidelity it
             reached and is never taken for a finished run.
@@ -68,7 +69,7 @@ class GPEISearcher(SpaceSearcher):
         seed: int = 0,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         evaluated_rewards: Sequence[float] | None = None,
-        fidelity_attr: str = "training_iteration",
+        fidelity_attr: str | None = "training_iteration",
         max_fidelity: float | None = None,
         **engine_options: Any,
     ):
@@ -162,7 +163,7 @@ class GPEISearcher(SpaceSearcher):
     def _fidelity_of(self, trial_id: str, result: dict) -> float | None:
         """The fidelity ``result`` reports (None if it reports none); raises, naming the trial, if
         it is not a positive number."""
-        if self._fidelity_attr not in result:
+        if self._fidelity_attr is None or self._fidelity_attr not in result:
             return None
         raw = result[self._fidelity_attr]
         try:

@@ -85,7 +85,7 @@ def test_driver_killed_at_five_points_loses_and_reruns_nothing(ray_session, tmp_
     frame = pd.read_csv(run_dir / "trials.csv")
     assert len(frame) == samples and frame["best_val_accuracy"].notna().all()
     state = _searcher_state(run_dir)
-    assert len(state["_engine"].y) == samples and not state["_running"]  # observations == finished trials
+    assert state["_n_observations"] == samples and not state["_running"]  # observations == finished trials
 
 
 def test_worker_killed_trial_retried_from_its_checkpoint(ray_session, tmp_path):
@@ -104,6 +104,24 @@ def test_worker_killed_trial_retried_from_its_checkpoint(ray_session, tmp_path):
     assert len({r["pid"] for r in results}) == 2  # a second worker took over ...
     epochs = [r["epoch"] for r in results]
     assert epochs[-1] == 4 and epochs.count(1) == 1  # ... from the checkpoint, not from epoch 1
+
+    # The resumed trial trained exactly as the same config does uninterrupted, epoch by epoch.
+    uninterrupted = _train_uninterrupted(results[-1]["config"], tmp_path)
+    resumed = {r["epoch"]: r["val_accuracy"] for r in results}
+    assert [resumed[e] for e in range(1, 5)] == pytest.approx(uninterrupted, abs=1e-9)
+
+
+def _train_uninterrupted(config: dict, storage: Path) -> list[float]:
+    from tune_jobs import torch_mlp
+    from tune_jobs.api import load_data
+    from tune_jobs.options import SweepOptions
+    from tune_jobs.tuner import build_tuner, trainable_for
+
+    options = SweepOptions.for_job(torch_mlp.JOB, smoke=True, storage_path=str(storage))
+    trainable = trainable_for(torch_mlp.JOB, options, load_data(torch_mlp.JOB, options))
+    results = build_tuner(trainable, config, metric="val_accuracy", mode="max", num_samples=1,
+                          storage_path=str(storage), name="uninterrupted").fit()
+    return list(results[0].metrics_dataframe["val_accuracy"])
 
 
 # --- trials that fail ----------------------------------------------------------------------

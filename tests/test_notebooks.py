@@ -46,3 +46,28 @@ def test_mnist_sweep(ray_session, tmp_path, monkeypatch):
 def test_notebooks_use_the_package_for_pictures(name):
     source = "\n".join(cell.source for cell in nbformat.read(NOTEBOOKS / name, as_version=4).cells)
     assert "import matplotlib" not in source and "plt." not in source and "searchers.plots" in source
+
+
+def test_the_notebooks_ray_listens_on_loopback_only(tmp_path, monkeypatch):
+    """The notebook's own first cell, after an ``import ray`` of the user's, in a live kernel."""
+    import subprocess
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)
+    monkeypatch.setenv("NOTEBOOK_STORAGE", str(tmp_path))
+    first = next(c for c in nbformat.read(NOTEBOOKS / "mnist_sweep.ipynb", as_version=4).cells if c.cell_type == "code")
+    book = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import ray"),
+        first,
+        nbformat.v4.new_code_cell("node = ray._private.worker.global_worker.node\n"
+                                  "print('PIDS', *[p.process.pid for ps in node.all_processes.values() for p in ps])"),
+    ])
+    client = NotebookClient(book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(book.cells):
+            client.execute_cell(cell, index)
+        pids = _text(book).split("PIDS", 1)[1].split()
+        sockets = subprocess.run(["ss", "-Htlnp"], capture_output=True, text=True, check=True).stdout.splitlines()
+        ours = [line.split()[3] for line in sockets if any(f"pid={pid}," in line for pid in pids)]
+    assert len(ours) >= 3, sockets  # GCS, raylet, object manager at least
+    assert all(a.startswith(("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:")) for a in ours), ours

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,34 @@ def test_the_main_sweep_reaches_95_percent(ray_session, tmp_path):
     best = json.loads((tmp_path / "main" / "best.json").read_text())
     assert best["trials"] == 30 and best["failed_trials"] == 0, out[-2000:]
     assert best["test_accuracy"] >= 0.95
+
+
+def test_every_module_the_readme_runs_answers_help():
+    readme = (ROOT / "README.md").read_text() + (ROOT / "cluster" / "README.md").read_text()
+    modules = sorted(set(re.findall(r"python -m ((?:tune_jobs|searchers)\.[a-z_]+)", readme)))
+    assert {"tune_jobs.torch_mlp", "tune_jobs.mf_benchmark", "tune_jobs.repeat", "tune_jobs.lc_table"} <= set(modules)
+    for module in modules:
+        if module == "searchers.plots":  # draws a picture; run by tests/searchers/test_plots.py
+            continue
+        proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0 and "usage:" in proc.stdout, (module, proc.stderr[-2000:])
+
+
+def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
+    out = _run([sys.executable, "-m", "tune_jobs.repeat", "torch_mlp", "--seeds", "2", "--searchers", "gp", "random",
+                "--storage-path", str(tmp_path), "--name", "rep", "--", "--smoke", "--num-samples", "2"], ray_session)
+    frame = pd.read_csv(tmp_path / "rep" / "repeat.csv")
+    assert sorted(zip(frame["searcher"], frame["seed"], strict=True)) == [("gp", 0), ("gp", 1), ("random", 0),
+                                                                            ("random", 1)]
+    assert frame["test_accuracy"].between(0, 1).all()
+    assert "| gp | 2 |" in out and "| random | 2 |" in out
+
+
+def test_a_piped_sweep_prints_a_line_per_trial_and_no_epochs(ray_session, tmp_path):
+    out = _run([sys.executable, "-m", "tune_jobs.torch_mlp", "--smoke", "--num-samples", "6", "--epochs", "3",
+                "--storage-path", str(tmp_path), "--name", "quiet"], ray_session)
+    lines = out.strip().splitlines()
+    assert len([line for line in lines if re.match(r"\[\s*\d+/6\] trial \d+", line)]) == 6
+    assert not any("Checkpoint successfully created" in line or "Trial status" in line for line in lines)
+    assert lines[-1].startswith("Reports in") and len(lines) <= 30, out

@@ -256,7 +256,7 @@ def time_suggest(n_observations: list[int], searchers: list[str] = ("gp",), *, c
     return pd.DataFrame(rows)
 
 
-def _markdown(frame: pd.DataFrame) -> str:
+def markdown_table(frame: pd.DataFrame) -> str:
     def cell(v):
         return f"{v:.3g}" if isinstance(v, float) and math.isfinite(v) else str(v)
 
@@ -311,18 +311,18 @@ def main(argv: list[str] | None = None) -> int:
         summary.to_csv(args.out / "summary.csv", index=False)
         report += [f"## Simple regret after {args.budget} evaluations ({args.seeds} seeds)", "",
                    "Regret is the best loss minus the optimum; where the optimum is unknown, the best loss.", "",
-                   _markdown(summary), ""]
+                   markdown_table(summary), ""]
         if "gp" in args.searchers and len(args.searchers) > 1:
             versus = targets(summary)
             versus.to_csv(args.out / "targets.csv", index=False)
-            report += ["## gp's median regret <= the rival's, problem by problem", "", _markdown(versus), ""]
+            report += ["## gp's median regret <= the rival's, problem by problem", "", markdown_table(versus), ""]
             ratios = batch_ratios(summary)
             if len(ratios.columns) > 2:
-                report += ["## gp's median regret by batch size", "", _markdown(ratios), ""]
+                report += ["## gp's median regret by batch size", "", markdown_table(ratios), ""]
     if args.timing:
         timing = time_suggest(args.timing, args.timing_searchers)
         timing.to_csv(args.out / "suggest_timing.csv", index=False)
-        report += ["## Seconds per suggest() with n Hartmann6 observations", "", _markdown(timing), ""]
+        report += ["## Seconds per suggest() with n Hartmann6 observations", "", markdown_table(timing), ""]
     text = "\n".join(report)
     (args.out / "summary.md").write_text(text)
     print("\n" + text)

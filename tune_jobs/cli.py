@@ -42,6 +42,8 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     p.add_argument("--name", help="run name (default: <job>-<searcher>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run called --name")
     p.add_argument("--smoke", action="store_true", help="a tiny preset for tests: few trials, 1 epoch, few digits")
+    p.add_argument("--verbose", action="store_true", help="Ray's own output (trial tables, logs) instead of one "
+                   "progress line")
     return p
 
 
@@ -62,10 +64,11 @@ def parse_options(job: Job, argv: list[str] | None) -> SweepOptions:
 
 
 def main(job: Job, argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     options = parse_options(job, argv)
+    logging.basicConfig(level=logging.INFO if options.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     data = api.load_data(job, options)
-    runtime.start(options)
+    runtime.start(options, verbose=options.verbose)
     if not options.compare:
         api.run_sweep(job, options, data, options.searcher, str(options.name))
         return 0

@@ -1,11 +1,13 @@
-"""Inside a trial: the CPUs and GPUs Ray gave it, and what to say when a GPU is not usable."""
+"""Inside a trial: the CPUs and GPUs Ray gave it, what to say when a GPU is not usable, its seed."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import warnings
+import zlib
 
 logger = logging.getLogger("tune_jobs")
 
@@ -26,3 +28,15 @@ def warn_fake_gpu(gpu_ids: list, framework: str) -> None:
         "training on the CPU instead", RuntimeWarning, stacklevel=2,
     )
     logger.warning("GPU %s assigned but not usable by %s: training on the CPU", gpu_ids, framework)
+
+
+def trial_seed(config: dict) -> int:
+    """A seed of the trial's own, from its config (which includes the sweep's ``seed``): distinct
+    trials train with distinct seeds, the same sweep seed gives the same ones, and a trial resumed
+    from its checkpoint keeps its seed."""
+    return zlib.crc32(json.dumps(config, sort_keys=True, default=str).encode())
+
+
+def epoch_seed(config: dict, epoch: int) -> int:
+    """The seed of one epoch's data order: a resumed trial continues the order it would have had."""
+    return (trial_seed(config) * 1_000_003 + epoch) % 2**31

@@ -23,3 +23,8 @@ class Job:
     defaults: dict = field(default_factory=dict)  # SweepOptions field -> default for this job
     smoke: dict = field(default_factory=dict)  # SweepOptions field -> value under --smoke
     smoke_subset: tuple[int, int] = (600, 300)  # train, validation/test digits under --smoke
+
+    def param_space(self, epochs: int, seed: int) -> dict:
+        """The Tuner's ``param_space``: the search space and the sweep's seed, from which each trial
+        derives its own (``devices.trial_seed``)."""
+        return {**self.search_space(epochs), "seed": seed}

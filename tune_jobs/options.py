@@ -37,6 +37,7 @@ class SweepOptions:
     name: str | None = None
     resume: bool = False
     smoke: bool = False
+    verbose: bool = False  # Ray's own console output instead of the compact progress
 
     @classmethod
     def for_job(cls, job: Job, **given) -> SweepOptions:

@@ -1,4 +1,5 @@
-"""A finished sweep's files: ``trials.csv``, ``best.json``, ``convergence.png``, and its console summary.
+"""A finished sweep's files (``trials.csv``, ``best.json``, convergence and learning-curve plots) and its
+console summary.
 
 Everything is read from Tune's ``ResultGrid``: trials in the order Tune
 created them, each with its ``trial_id``, config, per-epoch history and error.
@@ -22,7 +23,7 @@ BEST = f"best_{METRIC}"
 def trials_frame(results) -> pd.DataFrame:
     """One row per trial, in creation order: its config, its best and last metric, its fate."""
     rows = []
-    for number, result in enumerate(results):
+    for number, result in enumerate(results, start=1):
         history = result.metrics_dataframe
         scores = history[METRIC] if history is not None and METRIC in history else pd.Series(dtype=float)
         metrics = result.metrics or {}
@@ -31,6 +32,7 @@ def trials_frame(results) -> pd.DataFrame:
         row[BEST] = float(scores.max()) if len(scores) else math.nan
         row[f"last_{METRIC}"] = float(scores.iloc[-1]) if len(scores) else math.nan
         row["epochs_run"] = int(metrics.get("training_iteration", 0))
+        row["stopped_early"] = row["epochs_run"] < int((result.config or {}).get("epochs", row["epochs_run"]))
         row["node_ip"] = metrics.get("node_ip", "")
         row["error"] = _failure(result, scores)
         rows.append(row)
@@ -56,6 +58,32 @@ def _flatten(config: dict, prefix: str = "") -> dict:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def learning_curves(results) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each trial's ``(epochs, metric)`` as it reported them, in ``trials_frame``'s order."""
+    curves = []
+    for result in results:
+        history = result.metrics_dataframe
+        if history is None or METRIC not in history:
+            curves.append((np.empty(0), np.empty(0)))
+        else:
+            curves.append((history["training_iteration"].to_numpy(float), history[METRIC].to_numpy(float)))
+    return curves
+
+
+def best_in_time(results) -> tuple[np.ndarray, np.ndarray]:
+    """Best metric so far against seconds since the first trial started, over every reported epoch."""
+    events = []
+    for result in results:
+        history = result.metrics_dataframe
+        if history is not None and METRIC in history:
+            started = history["timestamp"] - history["time_total_s"]
+            events += zip(history["timestamp"], history[METRIC], started, strict=True)
+    if not events:
+        return np.empty(0), np.empty(0)
+    times, values, starts = (np.array(column, dtype=float) for column in zip(*sorted(events), strict=True))
+    return times - starts.min(), np.fmax.accumulate(values)
 
 
 def best_so_far(frame: pd.DataFrame) -> np.ndarray:
@@ -84,13 +112,20 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
     }
 
 
-def write_reports(run_dir: Path, frame: pd.DataFrame, summary: dict) -> None:
-    from searchers.plots import plot_convergence
+def write_reports(run_dir: Path, results, frame: pd.DataFrame, summary: dict, *, epochs: int) -> None:
+    """``trials.csv``, ``best.json``, and the pictures: ``convergence.png`` (against trials),
+    ``convergence_time.png`` (against wall time) and ``learning_curves.png``."""
+    from searchers.plots import plot_convergence, plot_convergence_in_time, plot_learning_curves
 
     run_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(run_dir / "trials.csv", index=False)
     (run_dir / "best.json").write_text(json.dumps(summary, indent=2, default=str))
-    plot_convergence({summary["searcher"]: best_so_far(frame)}, run_dir / "convergence.png", metric=METRIC)
+    label = summary["searcher"]
+    plot_convergence({label: best_so_far(frame)}, run_dir / "convergence.png", metric=METRIC)
+    plot_convergence_in_time({label: best_in_time(results)}, run_dir / "convergence_time.png", metric=METRIC)
+    best = int(frame[BEST].idxmax()) if frame[BEST].notna().any() else None  # frame rows follow results
+    plot_learning_curves(learning_curves(results), run_dir / "learning_curves.png", full=epochs, best=best,
+                         metric=METRIC)
 
 
 def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 5) -> None:
@@ -111,7 +146,7 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 
     if overhead is not None:
         print(f"Searcher time: {overhead:.2f} s of {summary['wall_seconds']:.0f} s wall "
               f"({100 * overhead / max(summary['wall_seconds'], 1e-9):.2f}%)")
-    print(f"Reports in {run_dir}: trials.csv, best.json, convergence.png")
+    print(f"Reports in {run_dir}: trials.csv, best.json, convergence.png, convergence_time.png, learning_curves.png")
 
 
 def _print_top(frame: pd.DataFrame, top: int) -> None:

@@ -27,14 +27,28 @@ def start_ray(*, verbose: bool = False) -> None:
     """
     import ray
 
+    quiet_console(verbose)
     if ray.is_initialized():
         return
     level = "INFO" if verbose else "WARNING"
+    workers = ray.LoggingConfig(log_level=level)  # the trials' own "Checkpoint created" lines stay quiet
     if joined_cluster():
-        ray.init(logging_level=level)
+        ray.init(logging_level=level, logging_config=workers)
         return
     keep_to_loopback()
-    ray.init(include_dashboard=False, logging_level=level, _node_ip_address=_LOOPBACK)
+    ray.init(include_dashboard=False, logging_level=level, logging_config=workers, _node_ip_address=_LOOPBACK)
+
+
+def quiet_console(verbose: bool) -> None:
+    """Unless ``verbose``: Tune's own trial tables and banners off (``console.Progress`` reports instead),
+    and Ray's notice that token authentication is on (ours is on by design) not repeated."""
+    import logging
+
+    if verbose:
+        return
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # read by each Tuner.fit: with verbose=0 the classic reporter is silent
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")  # per-epoch checkpoints
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
 
 
 def keep_to_loopback() -> None:

@@ -31,6 +31,7 @@ def build_tuner(
     max_failures: int = 0,
     keep_checkpoints: int | None = None,
     time_budget: float | None = None,
+    callbacks: list | None = None,
     verbose: int = 0,
 ):
     """A ``tune.Tuner`` for ``trainable``; ``keep_checkpoints`` keeps that many per trial, the best by ``metric``."""
@@ -51,7 +52,7 @@ def build_tuner(
                                     time_budget_s=time_budget),
         run_config=tune.RunConfig(name=name, storage_path=storage_path, verbose=verbose,
                                   failure_config=tune.FailureConfig(max_failures=max_failures),
-                                  checkpoint_config=checkpoints),
+                                  checkpoint_config=checkpoints, callbacks=callbacks),
     )
 
 
@@ -89,22 +90,28 @@ def trainable_for(job: Job, options: SweepOptions, data: MnistData):
                                {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial})
 
 
-def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: str, name: str, *, verbose: int = 1):
+def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: str, name: str):
     """The Tuner for one sweep of ``job`` and its searcher object (None for random search, or when
-    resuming: the searcher is then the restored one)."""
+    resuming: the searcher is then the restored one). Its console is ``console.Progress``, or Ray's
+    own with ``options.verbose``."""
     from ray import tune
+
+    from .console import Progress
 
     trainable = trainable_for(job, options, data)
     run_dir = os.path.join(options.storage_path, name)
     if options.resume:
         if not tune.Tuner.can_restore(run_dir):
             raise SystemExit(f"--resume: {run_dir} is not a run that can be resumed")
-        return tune.Tuner.restore(run_dir, trainable=trainable, resume_errored=True), None
+        return tune.Tuner.restore(run_dir, trainable=trainable, resume_errored=True), None  # its own console
     searcher = make_searcher(searcher_name, options.seed, epochs=options.epochs)
     tuner = build_tuner(
-        trainable, job.search_space(options.epochs), metric=METRIC, mode=MODE, num_samples=options.num_samples,
-        storage_path=options.storage_path, name=name, search_alg=searcher,
+        trainable, job.param_space(options.epochs, options.seed), metric=METRIC, mode=MODE,
+        num_samples=options.num_samples, storage_path=options.storage_path, name=name, search_alg=searcher,
         scheduler=make_scheduler(options.scheduler, options.epochs), max_concurrent=options.max_concurrent,
-        max_failures=options.max_failures, keep_checkpoints=2, time_budget=options.time_budget, verbose=verbose,
+        max_failures=options.max_failures, keep_checkpoints=2, time_budget=options.time_budget,
+        callbacks=None if options.verbose else [Progress(options.num_samples, metric=METRIC, mode=MODE,
+                                                         time_budget=options.time_budget)],
+        verbose=1 if options.verbose else 0,
     )
     return tuner, searcher

@@ -43,7 +43,8 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
     assert len(frame) == trials and (frame["error"].isna() | (frame["error"] == "")).all()
     assert frame["trial"].tolist() == list(range(1, trials + 1))
     assert 0.0 < best["test_accuracy"] <= 1.0 and best["best_val_accuracy"] == frame["best_val_accuracy"].max()
-    assert (run_dir / "convergence.png").stat().st_size > 5000
+    for picture in ("convergence.png", "convergence_time.png", "learning_curves.png"):
+        assert (run_dir / picture).stat().st_size > 5000
     assert "test accuracy" in out and "Best config" in out
     # One load, by the driver; the trials got the data from Ray's object store.
     assert len(load_log.read_text().splitlines()) == 1
@@ -56,7 +57,10 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
     assert len(frame) == 6
     assert (frame["epochs_run"] < 4).any(), frame[["trial", "epochs_run"]]
     state = _searcher_state(tmp_path / "asha")
-    assert len(state["_engine"].y) == 6 and not state["_failures"]
+    assert state["_n_observations"] == 6 and not state["_failures"]
+    # Each trial is in the model at the epoch it reached, a stopped one never as a finished run.
+    reached = sorted(max(curve) for curve in state["_engine"].curves.results.values())
+    assert reached == sorted(frame["epochs_run"]) and len(state["_engine"].y) == 0
 
 
 def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
@@ -78,7 +82,7 @@ def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
     assert len(frame) == 6 and frame["best_val_accuracy"].notna().all(), out[-2000:]
     assert len(set(frame["trial_id"])) == 6
     state = _searcher_state(run_dir)
-    assert len(state["_engine"].y) == 6 and not state["_running"]  # every trial observed once, none left open
+    assert state["_n_observations"] == 6 and not state["_running"]  # every trial observed once, none left open
 
 
 def test_bad_flags_exit_with_a_message(tmp_path):

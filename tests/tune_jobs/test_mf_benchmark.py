@@ -1,0 +1,59 @@
+"""The multi-fidelity benchmark: MF-Hartmann as defined, learning-curve tables written and replayed, the
+simulated clock and Ray's own ASHA deciding, side by side."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tune_jobs import lc_table, mf_benchmark, torch_mlp
+from tune_jobs.mf_problems import HARTMANN3_OPTIMUM, LearningCurveTable, MFHartmann
+
+
+def test_mf_hartmann_is_hartmann_at_the_last_epoch_and_biased_and_noisy_below():
+    h3 = MFHartmann(3)
+    optimum = {"x0": 0.114614, "x1": 0.555649, "x2": 0.852547}
+    assert h3.value(optimum, h3.epochs) == pytest.approx(HARTMANN3_OPTIMUM, abs=1e-5)
+    assert h3.value(optimum, 1) > h3.value(optimum, 8) > h3.value(optimum, h3.epochs)  # worse at low fidelity
+    assert h3.value(optimum, 4) == h3.value(optimum, 4)  # the noise is a function of config and epoch
+    h6 = MFHartmann(6)
+    assert h6.score({f"x{i}": v for i, v in enumerate((0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573))},
+                    0.0) == pytest.approx(0.0, abs=1e-4)
+
+
+def test_a_simulated_sweep_spends_its_budget_and_asha_stops_trials():
+    problem = MFHartmann(3, epochs=8)
+    fifo = mf_benchmark.simulate(problem, "random+fifo", seed=0, workers=2, budget=10 * 8)
+    asha = mf_benchmark.simulate(problem, "random+asha", seed=0, workers=2, budget=10 * 8)
+    assert fifo.trials in (10, 11, 12)  # ten full runs, and the ones still running when the budget ran out
+    assert asha.trials > 2 * fifo.trials  # ASHA stopped most trials early and started others
+    assert np.all(np.diff(fifo.epochs) > 0) and fifo.seconds[-1] <= 10 * 8 / 2 + 8
+
+
+def test_the_multi_fidelity_searcher_sees_every_epoch_in_the_simulation():
+    problem = MFHartmann(3, epochs=8)
+    trace = mf_benchmark.simulate(problem, "mf-gp+asha", seed=0, workers=2, budget=12 * 8)
+    assert trace.scores[-1] < 1.5 and trace.trials > 12
+
+
+def test_a_table_is_written_from_a_real_tuner_and_replayed(ray_session, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", ray_session)
+    out = tmp_path / "mlp.csv.gz"
+    assert lc_table.main(["torch_mlp", "--configs", "3", "--epochs", "2", "--subset", "300", "150",
+                          "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert sorted(table["config_id"].unique()) == [0, 1, 2] and set(table["epoch"]) == {1, 2}
+    assert table["seconds"].gt(0).all() and table["val_accuracy"].between(0, 1).all()
+    replay = LearningCurveTable.load(out, "lc_mlp", torch_mlp.search_space(2))
+    configs = lc_table.random_configs(torch_mlp.JOB, 3, 2, seed=0)
+    for i, config in enumerate(configs):  # each table config answers for itself
+        assert replay.value(config, 2) == pytest.approx(table.query(f"config_id == {i} and epoch == 2")
+                                                         ["val_accuracy"].item())
+
+
+def test_the_command_writes_its_summary(tmp_path):
+    assert mf_benchmark.main(["--quick", "--methods", "mf-gp+asha", "gp+fifo", "random+asha",
+                              "--out", str(tmp_path)]) == 0
+    summary = (tmp_path / "mf_summary.md").read_text()
+    assert all(m in summary for m in ("mf-gp+asha", "gp+fifo", "random+asha"))
+    runs = pd.read_csv(tmp_path / "mf_runs.csv")
+    assert len(runs) == 3 * 3 and runs["final"].notna().all()

@@ -1,0 +1,247 @@
+"""Multi-fidelity benchmark: searchers with and without ASHA on a simulated clock, side by side in one run.
+
+    python -m tune_jobs.mf_benchmark --quick                     # a minute or two
+    python -m tune_jobs.mf_benchmark --seeds 10 --jobs 2         # the README's figures
+
+Each run drives a searcher through Ray Tune's ``Searcher`` interface and a
+scheduler through Ray's own ``ASHAScheduler`` (``on_trial_result`` decides
+CONTINUE or STOP) exactly as the Tuner does, with ``--workers`` trials
+training at once on a simulated clock: every epoch advances its trial by the
+problem's epoch seconds, so dozens of seeded sweeps take seconds, not GPU
+hours. A run stops starting epochs when its budget of epochs is spent
+(``--full-runs`` full trainings' worth). Methods:
+
+* ``mf-gp+asha``: ``GPEISearcher`` learning from every epoch, with ASHA (the jobs' default);
+  ``mf-gp-racq+asha`` the same with EI at MOBSTER's ``r_acq``; ``mf-gp+fifo`` without early stopping;
+* ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
+* ``random+asha``; ``tpe+asha`` (Optuna's TPE through Ray's ``OptunaSearch``);
+* ``bohb+asha`` (Ray's ``TuneBOHB``) when hpbandster and ConfigSpace are installed.
+
+Writes ``mf_runs.csv`` (a row per method, problem and seed: the best score and
+the epochs at which each score was reached) and ``mf_summary.md`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .benchmark import markdown_table
+from .lc_table import TABLES
+from .mf_problems import LearningCurveTable, MFHartmann
+
+METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp+fifo", "gp+fifo", "gp+asha", "random+asha", "tpe+asha",
+           "bohb+asha")
+
+
+def problems() -> dict:
+    from . import mnist_cnn, torch_mlp
+
+    found = {p.name: p for p in (MFHartmann(3), MFHartmann(6))}
+    for job in (torch_mlp, mnist_cnn):
+        path = TABLES / f"{job.JOB.name}.csv.gz"
+        if path.exists():
+            table = LearningCurveTable.load(path, f"lc_{job.JOB.name}", job.search_space(1))
+            table.space = job.search_space(table.epochs)
+            found[table.name] = table
+    return found
+
+
+def make_method(method: str, problem, seed: int):
+    """``(searcher, scheduler)`` for a method name; the scheduler None is FIFO."""
+    from ray.tune.schedulers import ASHAScheduler
+
+    from searchers import GPEISearcher
+
+    from .benchmark import RandomSearcher
+    from .tuner import make_scheduler
+
+    searcher_name, scheduler_name = method.split("+")
+    if searcher_name == "mf-gp":
+        searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs)
+    elif searcher_name == "mf-gp-racq":
+        searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs, fidelity_acquisition="r_acq")
+    elif searcher_name == "gp":
+        searcher = GPEISearcher(seed=seed, fidelity_attr=None)
+    elif searcher_name == "random":
+        searcher = RandomSearcher(seed=seed)
+    elif searcher_name == "tpe":
+        import optuna
+        from ray.tune.search.optuna import OptunaSearch
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        searcher = OptunaSearch(sampler=optuna.samplers.TPESampler(seed=seed))
+    else:
+        from ray.tune.search.bohb import TuneBOHB
+
+        searcher = TuneBOHB(seed=seed)
+    searcher.set_search_properties(problem.metric, problem.mode, problem.space)
+    scheduler = make_scheduler(scheduler_name, problem.epochs)
+    if isinstance(scheduler, ASHAScheduler):
+        np.random.seed(seed)  # ASHA draws its bracket from numpy's global stream
+        scheduler.set_search_properties(problem.metric, problem.mode)
+    return searcher, scheduler
+
+
+@dataclass
+class _Trial:
+    trial_id: str
+    config: dict
+    epoch: int = 0
+
+
+@dataclass
+class Trace:
+    """What one simulated sweep found, epoch by epoch of compute spent."""
+
+    epochs: np.ndarray  # (k,) epochs spent when each new best score was found
+    scores: np.ndarray  # (k,) that score (a regret to minimise, or an accuracy to maximise)
+    seconds: np.ndarray  # (k,) simulated wall seconds at that moment
+    trials: int
+    suggest_seconds: float
+
+
+def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> Trace:
+    """Run ``method`` on ``problem`` until ``budget`` epochs are spent; see the module docstring."""
+    searcher, scheduler = make_method(method, problem, seed)
+    better = np.less if problem.mode == "min" else np.greater
+    clock, spent, started, suggest_seconds = 0.0, 0, 0, 0.0
+    events: list = []  # (finish time, order, trial)
+    best_value, trace = None, []
+
+    def start_epoch(trial: _Trial) -> None:
+        nonlocal spent
+        spent += 1
+        heapq.heappush(events, (clock + problem.epoch_seconds(trial.config, trial.epoch + 1), spent, trial))
+
+    def start_trial() -> None:
+        nonlocal started, suggest_seconds
+        tick = time.perf_counter()
+        config = searcher.suggest(str(started))
+        suggest_seconds += time.perf_counter() - tick
+        if isinstance(config, dict):
+            trial = _Trial(str(started), config)
+            started += 1
+            if scheduler is not None:
+                scheduler.on_trial_add(None, trial)
+            start_epoch(trial)
+
+    for _ in range(workers):
+        start_trial()
+    while events:
+        clock, _, trial = heapq.heappop(events)
+        trial.epoch += 1
+        value = problem.value(trial.config, trial.epoch)
+        result = {problem.metric: value, "training_iteration": trial.epoch}
+        if best_value is None or better(value, best_value):
+            best_value = value
+            trace.append((spent, problem.score(trial.config, value), clock))
+        searcher.on_trial_result(trial.trial_id, result)
+        stop = trial.epoch >= problem.epochs
+        if scheduler is not None and not stop:
+            stop = scheduler.on_trial_result(None, trial, result) == "STOP"
+        if stop:
+            searcher.on_trial_complete(trial.trial_id, result)
+            if scheduler is not None:
+                scheduler.on_trial_complete(None, trial, result)
+        if spent >= budget:
+            continue  # the budget is spent: let the running epochs finish, start nothing
+        if stop:
+            start_trial()
+        else:
+            start_epoch(trial)
+    epochs, scores, seconds = (np.array(column) for column in zip(*trace, strict=True))
+    return Trace(epochs, scores, seconds, started, suggest_seconds)
+
+
+def _run(task: tuple) -> dict:
+    problem_name, method, seed, workers, full_runs = task
+    logging.disable(logging.WARNING)
+    problem = problems()[problem_name]
+    budget = full_runs * problem.epochs
+    trace = simulate(problem, method, seed=seed, workers=workers, budget=budget)
+    return {"problem": problem_name, "method": method, "seed": seed, "budget_epochs": budget,
+            "final": float(trace.scores[-1]), "trials": trace.trials, "suggest_s": trace.suggest_seconds,
+            "wall_s": float(trace.seconds[-1]), "epochs": " ".join(map(str, trace.epochs)),
+            "scores": " ".join(f"{s:.6g}" for s in trace.scores)}
+
+
+def epochs_to_reach(row: pd.Series, target: float, mode: str) -> float:
+    """Epochs a run spent before its best score first reached ``target`` (NaN if it never did)."""
+    epochs = np.array(row["epochs"].split(), dtype=float)
+    scores = np.array(row["scores"].split(), dtype=float)
+    # A regret is the best so far only when it improves: take the running best.
+    running = np.minimum.accumulate(scores) if mode == "min" else np.maximum.accumulate(scores)
+    reached = running <= target if mode == "min" else running >= target
+    return float(epochs[np.argmax(reached)]) if reached.any() else np.nan
+
+
+def summarise(runs: pd.DataFrame, modes: dict[str, str]) -> pd.DataFrame:
+    """Per problem and method: median [min, max] final score, and the share of GP-FIFO's epochs
+    needed to reach GP-FIFO's median final score."""
+    rows = []
+    for (problem, method), group in runs.groupby(["problem", "method"], sort=False):
+        mode = modes[problem]
+        fifo = runs[(runs.problem == problem) & (runs.method == "gp+fifo")]
+        target = fifo["final"].median() if len(fifo) else np.nan
+        reach = pd.Series([epochs_to_reach(row, target, mode) for _, row in group.iterrows()],
+                          index=group.index) / group["budget_epochs"]
+        rows.append({"problem": problem, "method": method, "seeds": len(group),
+                     "median": group["final"].median(), "min": group["final"].min(), "max": group["final"].max(),
+                     "share_of_epochs_to_gp_fifo_median": reach.median(),
+                     "reached": f"{int(reach.notna().sum())}/{len(group)}",
+                     "suggest_s_per_trial": (group["suggest_s"] / group["trials"]).median()})
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--problems", nargs="+", default=None, help="default: every problem found")
+    parser.add_argument("--methods", nargs="+", default=None, choices=METHODS, help="default: every one available")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="trials training at once")
+    parser.add_argument("--full-runs", type=int, default=50, help="budget: this many full trainings' epochs")
+    parser.add_argument("--jobs", type=int, default=1, help="processes")
+    parser.add_argument("--quick", action="store_true", help="MF-Hartmann-3, 3 seeds, 20 full runs")
+    parser.add_argument("--out", type=Path, default=Path("results/mf_benchmark"))
+    args = parser.parse_args(argv)
+    found = problems()
+    names = ["mf_hartmann3"] if args.quick else (args.problems or list(found))
+    methods = args.methods or [m for m in METHODS if m != "bohb+asha" or _bohb_available()]
+    seeds, full_runs = (3, 20) if args.quick else (args.seeds, args.full_runs)
+    unknown = sorted(set(names) - set(found))
+    if unknown:
+        parser.error(f"unknown problem(s) {unknown}; found {sorted(found)} (tables: python -m tune_jobs.lc_table)")
+    tasks = [(p, m, s, args.workers, full_runs) for p in names for m in methods for s in range(seeds)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        runs = pd.DataFrame(list(pool.map(_run, tasks)))
+    summary = summarise(runs, {name: found[name].mode for name in names})
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(args.out / "mf_runs.csv", index=False)
+    table = markdown_table(summary)
+    (args.out / "mf_summary.md").write_text(table + "\n")
+    print(table)
+    print(f"\n{len(tasks)} runs in {time.perf_counter() - start:.0f} s; files in {args.out}")
+    return 0
+
+
+def _bohb_available() -> bool:
+    try:
+        import ConfigSpace  # noqa: F401
+        import hpbandster  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""A job's figures over seeds: the same sweep with ``--seed 0 .. n-1``, median and range, per searcher.
+
+    python -m tune_jobs.repeat torch_mlp --seeds 3                          # the README's main-job table
+    python -m tune_jobs.repeat torch_mlp --seeds 3 --searchers gp random    # side by side
+    python -m tune_jobs.repeat mnist_cnn --seeds 2 -- --num-samples 20      # flags after -- go to the job
+
+Sweeps run one after another (each uses the machine as the job alone would).
+Prints a markdown table: best validation accuracy, test accuracy of the best
+checkpoint and wall seconds, each as median [min, max]; writes ``repeat.csv``
+under ``--storage-path/<name>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from datetime import datetime
+
+import pandas as pd
+
+from . import api, runtime
+from .options import SEARCHERS, SweepOptions
+
+COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy", "wall_seconds": "wall s"}
+
+
+def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
+    """One row per (searcher, seed): the sweep's summary."""
+    rows = []
+    base = SweepOptions.for_job(job, **flags)
+    runtime.start_ray()
+    for seed in range(seeds):
+        for searcher in searchers:
+            options = SweepOptions.for_job(job, **{**flags, "seed": seed, "searcher": searcher,
+                                                   "name": f"{base.name}/{searcher}-seed{seed}"})
+            data = api.load_data(job, options)
+            runtime.claim_run_dir(options)
+            summary = api.run_sweep(job, options, data, searcher, str(options.name)).summary
+            rows.append({"searcher": searcher, "seed": seed, **{k: summary[k] for k in COLUMNS}})
+    frame = pd.DataFrame(rows)
+    base.run_dir.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(base.run_dir / "repeat.csv", index=False)
+    return frame
+
+
+def table(frame: pd.DataFrame) -> str:
+    """Median [min, max] of each figure, a row per searcher."""
+    lines = ["| searcher | seeds | " + " | ".join(COLUMNS.values()) + " |", "|---" * (len(COLUMNS) + 2) + "|"]
+    for searcher, group in frame.groupby("searcher", sort=False):
+        cells = []
+        for key in COLUMNS:
+            values = group[key].astype(float)
+            fmt = "{:.0f}" if key == "wall_seconds" else "{:.4f}"
+            cells.append(f"{fmt.format(values.median())} [{fmt.format(values.min())}, {fmt.format(values.max())}]")
+        lines.append(f"| {searcher} | {len(group)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("job", choices=("torch_mlp", "mnist_cnn"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--searchers", nargs="+", choices=SEARCHERS, default=["gp"])
+    parser.add_argument("--storage-path", default="results")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("job_flags", nargs=argparse.REMAINDER, help="after --: the job's own flags")
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    job = importlib.import_module(f"tune_jobs.{args.job}").JOB
+    from .cli import parser_for
+
+    rest = args.job_flags[1:] if args.job_flags[:1] == ["--"] else args.job_flags
+    flags = vars(parser_for(job).parse_args(rest))
+    flags.update(storage_path=args.storage_path,
+                 name=args.name or f"{job.name}-repeat-{datetime.now():%Y%m%d-%H%M%S}")
+    frame = repeat(job, args.searchers, args.seeds, flags)
+    print(f"\n{job.name}, {args.seeds} seeds, flags {' '.join(rest) or '(defaults)'}:\n")
+    print(table(frame))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
