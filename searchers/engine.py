@@ -24,8 +24,9 @@ epoch) enter the GP at their fidelity, as rows ``(u, t)`` over one joint
 kernel (see ``searchers.fidelity``); the acquisition is EI at the target
 fidelity (``fidelity_acquisition="target"``) or at MOBSTER's ``r_acq``, the
 highest fidelity that ``d + 1`` trials reached. Pending trials are believed at
-that same fidelity. Without partial results the engine is single-fidelity
-and its GP sees ``u`` alone.
+that same fidelity. ``fidelity_model="rung"`` instead fits a GP over ``u`` to
+the results at that one level (BOHB's choice of budget). Without partial
+results the engine is single-fidelity and its GP sees ``u`` alone.
 
 ``refit`` advances the engine (hyperparameter schedule, random stream);
 ``current_model`` reads the model as it is and changes nothing.
@@ -60,6 +61,7 @@ def default_n_initial(dim: int) -> int:
 
 FAILED_TRIALS = ("ignore", "worst")
 FIDELITY_ACQUISITIONS = ("target", "r_acq")
+FIDELITY_MODELS = ("joint", "rung")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class EngineOptions:
     fit_subset: int = 300
     max_fidelity: float | None = None  # the target fidelity; None: the most any trial has reached
     fidelity_acquisition: str = "target"
+    # "joint": one GP over (config, fidelity); "rung": a GP over configs on the results at one level,
+    # the highest that d + 1 trials reached (BOHB's choice of budget, with a GP instead of its KDE).
+    fidelity_model: str = "joint"
+    fidelity_rows: int = 300  # most per-epoch results the GP conditions on (each trial's latest first)
     optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
 
     def __post_init__(self) -> None:
@@ -90,6 +96,8 @@ class EngineOptions:
         if self.fidelity_acquisition not in FIDELITY_ACQUISITIONS:
             raise ValueError(f"unknown fidelity_acquisition {self.fidelity_acquisition!r}; "
                              f"choose one of {FIDELITY_ACQUISITIONS}")
+        if self.fidelity_model not in FIDELITY_MODELS:
+            raise ValueError(f"unknown fidelity_model {self.fidelity_model!r}; choose one of {FIDELITY_MODELS}")
         if self.max_fidelity is not None and not self.max_fidelity >= 1:
             raise ValueError(f"max_fidelity must be at least 1, got {self.max_fidelity}")
         if self.n_initial is not None and self.n_initial < 1:
@@ -146,12 +154,24 @@ class BOEngine:
     @property
     def multi_fidelity(self) -> bool:
         """Whether the GP sees a fidelity coordinate: some result is below the target fidelity."""
-        _, r, _ = self.curves.rows(self.space.dim)
-        return bool(len(r)) and bool(np.any(r < self.max_fidelity))
+        target = self.max_fidelity
+        return any(r < target for curve in self.curves.results.values() for r in curve)
+
+    @property
+    def _fidelity_model(self) -> str | None:
+        """``"joint"`` or ``"rung"`` when multi-fidelity, else None."""
+        return self.options.fidelity_model if self.multi_fidelity else None
+
+    def _rung_level(self) -> float:
+        """The highest fidelity that ``d + 1`` trials reached (else the one most trials reached)."""
+        counts = self.curves.level_counts()
+        counts[self.max_fidelity] = counts.get(self.max_fidelity, 0) + len(self.y)
+        enough = [r for r, n in counts.items() if n >= self.space.dim + 1]
+        return max(enough) if enough else max(counts, key=lambda r: (counts[r], r))
 
     def _seen(self) -> np.ndarray:
         """``(k, d)``: every config observed at any fidelity, or failed."""
-        return np.vstack([self.X, self.failed, self.curves.rows(self.space.dim)[0]])
+        return np.vstack([self.X, self.failed, self.curves.config_array(self.space.dim)])
 
     # -- proposals ----------------------------------------------------------------------
 
@@ -173,7 +193,7 @@ class BOEngine:
             model = AtFidelity(model, t)
         # The incumbent includes the pending fantasies: a believed value above the best
         # observed one would otherwise leave EI = mean - best > 0 at the pending point itself.
-        configs = np.vstack([self.X, self.curves.rows(self.space.dim)[0], pending])
+        configs = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
         means = model.predict(configs)[0]
         acquisition = AcquisitionFunction(model, ACQUISITIONS[self.options.acquisition], float(means.max()))
         top = configs[np.argsort(-means)[: max(1, min(10, len(configs) // 4))]]
@@ -183,14 +203,11 @@ class BOEngine:
 
     def _acquisition_fidelity(self) -> float | None:
         """Where EI is measured, as ``t`` in [0, 1]; None when the engine is single-fidelity."""
-        if not self.multi_fidelity:
-            return None
+        if self._fidelity_model != "joint":
+            return None  # single-fidelity, or a rung model: the GP sees configs alone
         if self.options.fidelity_acquisition == "target":
             return 1.0
-        counts = self.curves.level_counts()
-        counts[self.max_fidelity] = counts.get(self.max_fidelity, 0) + len(self.y)
-        enough = [r for r, n in counts.items() if n >= self.space.dim + 1]
-        return float(encode_fidelity(max(enough) if enough else min(counts), self.max_fidelity))
+        return float(encode_fidelity(self._rung_level(), self.max_fidelity))
 
     def refit(self, pending: np.ndarray | None = None, t: float | None = None) -> gp.Posterior:
         """Refit the GP on every observation (per the refit schedule; advances the engine's
@@ -219,7 +236,7 @@ class BOEngine:
             raise ValueError(f"the GP needs at least 2 observations, it has {n}")
         current = self.params is not None and self.n_at_fit == n
         post = self._fit(rng=np.random.default_rng(self.seed), n_starts=self.options.n_starts, refit=not current)
-        t = 1.0 if self.multi_fidelity else None
+        t = 1.0 if self._fidelity_model == "joint" else None
         post = condition_on_pending(post, self._rows(self._snapped(pending), t), self.options.pending_strategy)
         return post if t is None else AtFidelity(post, t)
 
@@ -235,10 +252,17 @@ class BOEngine:
     def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
         """Full-fidelity observations, the kept partial ones (with a fidelity coordinate when they
         differ), and with ``failed_trials="worst"`` the failed points at the worst value seen."""
-        U, r, y_partial = self.curves.rows(self.space.dim)
-        y = np.concatenate([self.y, y_partial])
-        t = encode_fidelity(r, self.max_fidelity) if self.multi_fidelity else None
-        X = np.vstack([self._rows(self.X, 1.0 if t is not None else None), self._rows(U, t)])
+        U, r, y_partial = self.curves.rows(self.space.dim, self.options.fidelity_rows)
+        t = None
+        if self._fidelity_model == "rung":
+            level = self._rung_level()
+            U, y_partial = U[r == level], y_partial[r == level]
+            X, y = (np.vstack([self.X, U]), np.concatenate([self.y, y_partial])) if level >= self.max_fidelity \
+                else (U, y_partial)
+        else:
+            y = np.concatenate([self.y, y_partial])
+            t = encode_fidelity(r, self.max_fidelity) if self.multi_fidelity else None
+            X = np.vstack([self._rows(self.X, 1.0 if t is not None else None), self._rows(U, t)])
         if self.options.failed_trials == "worst" and len(self.failed):
             failed = self._rows(self.failed, 1.0 if t is not None else None)
             return np.vstack([X, failed]), np.concatenate([y, np.full(len(self.failed), y.min())])

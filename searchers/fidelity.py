@@ -10,7 +10,9 @@ asynchronous hyperparameter and neural architecture search").
 
 Cost stays bounded: of each trial's curve only the fidelities 1, 2, 4, 8, ...
 and its latest result are kept (ASHA's rungs with reduction factor 2 are
-exactly these), so a trial adds ``O(log r_max)`` rows however often it reports.
+exactly these), so a trial adds ``O(log r_max)`` rows however often it reports;
+and the GP sees at most ``EngineOptions.fidelity_rows`` of them (every trial's
+latest result first).
 """
 
 from __future__ import annotations
@@ -67,15 +69,25 @@ class LearningCurves:
     def __len__(self) -> int:
         return sum(len(c) for c in self.results.values())
 
-    def rows(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``U: (n, dim)``, ``r: (n,)``, ``y: (n,)``: every kept result, trial by trial."""
-        U, r, y = [], [], []
-        for trial, curve in self.results.items():
-            for fidelity, value in curve.items():
-                U.append(self.configs[trial])
-                r.append(fidelity)
-                y.append(value)
-        return np.array(U, dtype=float).reshape(-1, dim), np.array(r, dtype=float), np.array(y, dtype=float)
+    def rows(self, dim: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``U: (n, dim)``, ``r: (n,)``, ``y: (n,)``: the kept results, trial by trial. With ``limit``,
+        at most that many: every trial's latest result first, then the others from the highest
+        fidelity down (a trial's early epochs say least once later ones are known)."""
+        rows = []  # (priority, -fidelity, order, trial, fidelity)
+        for order, (trial, curve) in enumerate(self.results.items()):
+            latest = max(curve, default=None)
+            rows += [(fidelity != latest, -fidelity, order, trial, fidelity) for fidelity in curve]
+        if limit is not None and len(rows) > limit:
+            rows = sorted(rows)[:limit]
+            rows.sort(key=lambda row: (row[2], row[4]))  # back to trial order: the fit is order-free, tests are not
+        U = np.array([self.configs[row[3]] for row in rows], dtype=float).reshape(-1, dim)
+        r = np.array([row[4] for row in rows], dtype=float)
+        y = np.array([self.results[row[3]][row[4]] for row in rows], dtype=float)
+        return U, r, y
+
+    def config_array(self, dim: int) -> np.ndarray:
+        """``(trials, dim)``: every trial's config."""
+        return np.array(list(self.configs.values()), dtype=float).reshape(-1, dim)
 
     def level_counts(self) -> dict[float, int]:
         """How many trials reached each kept fidelity (a trial that went past a level counts there)."""

@@ -167,14 +167,10 @@ class CategoricalParam:
 
     def _find(self, value: Any) -> int | None:
         for i, category in enumerate(self.categories):
-            # Identity first (None, NaN-free objects), then equality of the same type, so that
-            # True is not mistaken for 1; numbers by value, so that 64.0 and np.int64(64) find 64.
-            if category is value or (type(category) is type(value) and category == value):
+            # Identity first (None, NaN-free objects), then equality of the same kind, so that
+            # True is not mistaken for 1, while 64.0 and np.int64(64) find 64 and np.str_ finds str.
+            if category is value or (_same_kind(category, value) and category == value):
                 return i
-        if _is_real(value):
-            for i, category in enumerate(self.categories):
-                if _is_real(category) and category == value:
-                    return i
         return None
 
     def encode(self, value: Any) -> float:
@@ -191,6 +187,13 @@ class CategoricalParam:
 
 
 Param = FloatParam | GridParam | CategoricalParam
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    if type(a) is type(b):
+        return True
+    kinds = ((str,), (bool, np.bool_))
+    return any(isinstance(a, k) and isinstance(b, k) for k in kinds) or (_is_real(a) and _is_real(b))
 
 
 def _is_real(value: Any) -> bool:

@@ -12,7 +12,9 @@ hours. A run stops starting epochs when its budget of epochs is spent
 (``--full-runs`` full trainings' worth). Methods:
 
 * ``mf-gp+asha``: ``GPEISearcher`` learning from every epoch, with ASHA (the jobs' default);
-  ``mf-gp-racq+asha`` the same with EI at MOBSTER's ``r_acq``; ``mf-gp+fifo`` without early stopping;
+  ``mf-gp-racq+asha`` the same with EI at MOBSTER's ``r_acq``; ``mf-gp-rung+asha`` a GP on the
+  highest well-populated rung's results (BOHB's model, a GP for its KDE); ``mf-gp+fifo`` without
+  early stopping;
 * ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
 * ``random+asha``; ``tpe+asha`` (Optuna's TPE through Ray's ``OptunaSearch``);
 * ``bohb+asha`` (Ray's ``TuneBOHB``) when hpbandster and ConfigSpace are installed.
@@ -38,14 +40,16 @@ from .benchmark import markdown_table
 from .lc_table import TABLES
 from .mf_problems import LearningCurveTable, MFHartmann
 
-METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp+fifo", "gp+fifo", "gp+asha", "random+asha", "tpe+asha",
-           "bohb+asha")
+METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp+fifo", "gp+fifo", "gp+asha", "random+asha",
+           "tpe+asha", "bohb+asha")
 
 
 def problems() -> dict:
     from . import mnist_cnn, torch_mlp
 
-    found = {p.name: p for p in (MFHartmann(3), MFHartmann(6))}
+    hartmann = [MFHartmann(3), MFHartmann(6), MFHartmann(3, bias=0.5, noise=0.1, preset="mild"),
+                MFHartmann(6, bias=0.5, noise=0.1, preset="mild")]
+    found = {p.name: p for p in hartmann}
     for job in (torch_mlp, mnist_cnn):
         path = TABLES / f"{job.JOB.name}.csv.gz"
         if path.exists():
@@ -69,6 +73,8 @@ def make_method(method: str, problem, seed: int):
         searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs)
     elif searcher_name == "mf-gp-racq":
         searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs, fidelity_acquisition="r_acq")
+    elif searcher_name == "mf-gp-rung":
+        searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs, fidelity_model="rung")
     elif searcher_name == "gp":
         searcher = GPEISearcher(seed=seed, fidelity_attr=None)
     elif searcher_name == "random":
@@ -162,11 +168,41 @@ def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> T
     return Trace(epochs, scores, seconds, started, suggest_seconds)
 
 
+def time_suggest(results: int, *, calls: int = 7, seed: int = 0) -> np.ndarray:
+    """Seconds of ``calls`` suggest()s of ``mf-gp`` once ``results`` per-epoch results of MF-Hartmann-6
+    (10 epochs; a quarter of the trials trained to the end, the others stopped after 1 to 4) are in."""
+    from searchers import GPEISearcher
+
+    problem = MFHartmann(6, epochs=10)
+    searcher = GPEISearcher(space=problem.space, metric=problem.metric, mode=problem.mode, seed=seed,
+                            max_fidelity=problem.epochs)
+    rng = np.random.default_rng(seed)
+    reported, trial = 0, 0
+    while reported < results:
+        config = searcher.suggest(f"t{trial}") if trial < 30 else {k: float(v) for k, v in
+                                                                     zip(problem.space, rng.random(6), strict=True)}
+        if trial >= 30:  # past the first suggestions, random configs keep the set-up quick
+            searcher._running[f"t{trial}"] = searcher.space.encode(config)
+        stop = problem.epochs if trial % 4 == 0 else int(rng.integers(1, 5))
+        for epoch in range(1, stop + 1):
+            searcher.on_trial_result(f"t{trial}", {problem.metric: problem.value(config, epoch),
+                                                   "training_iteration": epoch})
+        searcher.on_trial_complete(f"t{trial}", {problem.metric: problem.value(config, stop),
+                                                 "training_iteration": stop})
+        reported, trial = reported + stop, trial + 1
+    seconds = []
+    for call in range(calls):
+        tick = time.perf_counter()
+        searcher.suggest(f"timed{call}")
+        seconds.append(time.perf_counter() - tick)
+    return np.array(seconds)
+
+
 def _run(task: tuple) -> dict:
     problem_name, method, seed, workers, full_runs = task
     logging.disable(logging.WARNING)
     problem = problems()[problem_name]
-    budget = full_runs * problem.epochs
+    budget = (full_runs or problem.full_runs) * problem.epochs
     trace = simulate(problem, method, seed=seed, workers=workers, budget=budget)
     return {"problem": problem_name, "method": method, "seed": seed, "budget_epochs": budget,
             "final": float(trace.scores[-1]), "trials": trace.trials, "suggest_s": trace.suggest_seconds,
@@ -194,10 +230,12 @@ def summarise(runs: pd.DataFrame, modes: dict[str, str]) -> pd.DataFrame:
         target = fifo["final"].median() if len(fifo) else np.nan
         reach = pd.Series([epochs_to_reach(row, target, mode) for _, row in group.iterrows()],
                           index=group.index) / group["budget_epochs"]
+        reached = int(reach.notna().sum())
+        reach = reach.fillna(np.inf)  # a seed that never reached the target counts as needing more than the budget
         rows.append({"problem": problem, "method": method, "seeds": len(group),
                      "median": group["final"].median(), "min": group["final"].min(), "max": group["final"].max(),
                      "share_of_epochs_to_gp_fifo_median": reach.median(),
-                     "reached": f"{int(reach.notna().sum())}/{len(group)}",
+                     "reached": f"{reached}/{len(group)}",
                      "suggest_s_per_trial": (group["suggest_s"] / group["trials"]).median()})
     return pd.DataFrame(rows)
 
@@ -208,11 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=None, choices=METHODS, help="default: every one available")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="trials training at once")
-    parser.add_argument("--full-runs", type=int, default=50, help="budget: this many full trainings' epochs")
+    parser.add_argument("--full-runs", type=int, default=None,
+                        help="budget: this many full trainings' epochs (default: MF-Hartmann 50, tables 30)")
     parser.add_argument("--jobs", type=int, default=1, help="processes")
     parser.add_argument("--quick", action="store_true", help="MF-Hartmann-3, 3 seeds, 20 full runs")
     parser.add_argument("--out", type=Path, default=Path("results/mf_benchmark"))
+    parser.add_argument("--timing", type=int, nargs="+", metavar="RESULTS",
+                        help="only time suggest() with this many per-epoch results in, e.g. 100 1000")
     args = parser.parse_args(argv)
+    if args.timing:
+        for results in args.timing:
+            seconds = time_suggest(results)
+            print(f"mf-gp suggest() with {results} per-epoch results in: median {np.median(seconds[1:]):.3f} s, "
+                  f"first (refit) {seconds[0]:.3f} s")
+        return 0
     found = problems()
     names = ["mf_hartmann3"] if args.quick else (args.problems or list(found))
     methods = args.methods or [m for m in METHODS if m != "bohb+asha" or _bohb_available()]

@@ -6,7 +6,8 @@
   ``Z``, with ``s = log(z) / log(Z)``, the Hartmann weights become
   ``alpha - bias * (1 - s)`` and ``|N(0, 1)| * noise * (1 - s)`` is added
   (deterministic per config and epoch); epoch ``Z`` is the true Hartmann.
-  mf-prior-bench's "good" preset: bias 2.5, noise 2.0. Each epoch costs 1 s,
+  mf-prior-bench's "good" preset: bias 2.5, noise 2.0 (its earlier release's
+  "good" was bias 0.5, noise 0.1: the ``mild`` variant). Each epoch costs 1 s,
   so a trial's cost is linear in the epochs it trains, as a network's is.
 * Learning-curve tables of our own networks (``tune_jobs.lc_table``):
   validation accuracy per epoch and measured epoch seconds of random configs,
@@ -49,12 +50,14 @@ class MFHartmann:
     epochs: int = 32
     bias: float = 2.5
     noise: float = 2.0
+    preset: str = ""  # a suffix for the name: "mild" for the earlier release's bias 0.5, noise 0.1
+    full_runs: int = 50  # the benchmark's budget, in full runs' epochs
     metric: str = "loss"
     mode: str = "min"
 
     @property
     def name(self) -> str:
-        return f"mf_hartmann{self.dim}"
+        return f"mf_hartmann{self.dim}" + (f"_{self.preset}" if self.preset else "")
 
     @property
     def space(self) -> dict:
@@ -92,6 +95,7 @@ class LearningCurveTable:
     seconds: np.ndarray  # (configs, epochs)
     encoded: np.ndarray = field(repr=False)  # (configs, d) the table's configs in the cube
     search_space: SearchSpace = field(repr=False)
+    full_runs: int = 30
     metric: str = METRIC
     mode: str = "max"
 

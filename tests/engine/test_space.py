@@ -38,6 +38,7 @@ def test_numeric_categories_are_matched_by_value_but_not_booleans():
     space = SearchSpace((CategoricalParam(("b",), (32, 64)),))
     assert space.decode(space.encode({"b": np.int64(64)}))["b"] == 64
     assert space.decode(space.encode({"b": 64.0}))["b"] == 64
+    assert SearchSpace((CategoricalParam(("s",), ("relu", "tanh")),)).encode({"s": np.str_("tanh")})[0] == 0.75
     with pytest.raises(ValueError, match="outside the search space"):
         SearchSpace((CategoricalParam(("c",), (1, 2)),)).encode({"c": True})
 
