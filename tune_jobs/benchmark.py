@@ -33,66 +33,22 @@ from searchers import GPEISearcher
 from searchers.plots import plot_regret_curves
 from searchers.tune_space import from_tune
 
+from . import peers
 from .problems import FAILING_PROBLEMS, PROBLEMS, Problem
-
-
-class RandomSearcher(Searcher):
-    """Uniform sampling of the encoded space: what Ray's default search does, as a Searcher."""
-
-    def __init__(self, *, seed: int = 0):
-        super().__init__()
-        self._rng = np.random.default_rng(seed)
-        self._space = None
-
-    def set_search_properties(self, metric, mode, config, **spec) -> bool:
-        self._metric, self._mode, self._space = metric, mode, from_tune(config)
-        return True
-
-    def suggest(self, trial_id: str) -> dict:
-        return self._space.decode(self._rng.random(self._space.dim))
-
-    def on_trial_complete(self, trial_id: str, result=None, error: bool = False) -> None:
-        pass
-
-
-def _optuna(sampler: str) -> Callable[[int], Searcher]:
-    """Optuna's GP or TPE sampler through Ray's own OptunaSearch (Optuna is a benchmark-only dependency)."""
-
-    def make(seed: int) -> Searcher:
-        import optuna
-        from ray.tune.search.optuna import OptunaSearch
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        samplers = {"gp": optuna.samplers.GPSampler, "tpe": optuna.samplers.TPESampler}
-        return OptunaSearch(sampler=samplers[sampler](seed=seed))
-
-    return make
-
-
-def _ax(seed: int) -> Searcher:
-    import ax.api  # noqa: F401 - creates Ax's loggers, each with its own level
-
-    from searchers import AxSearcher
-
-    for name in list(logging.root.manager.loggerDict):
-        if name == "ax" or name.startswith("ax."):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    return AxSearcher(seed=seed)
-
 
 ALL_PROBLEMS = {**PROBLEMS, **FAILING_PROBLEMS}
 
 SEARCHERS: dict[str, Callable[[int], Searcher]] = {
-    "ax": _ax,
-    "optuna-gp": _optuna("gp"),
-    "optuna-tpe": _optuna("tpe"),
+    "ax": peers.ax,
+    "optuna-gp": peers.optuna("gp"),
+    "optuna-tpe": peers.optuna("tpe"),
     "gp": lambda seed: GPEISearcher(seed=seed),
     "gp-believer": lambda seed: GPEISearcher(seed=seed, pending_strategy="believer"),
     "gp-liar_worst": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_worst"),
     "gp-liar_mean": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_mean"),
     "gp-failed_ignore": lambda seed: GPEISearcher(seed=seed, failed_trials="ignore"),
     "gp-no_warp": lambda seed: GPEISearcher(seed=seed, warp_outputs=False),
-    "random": lambda seed: RandomSearcher(seed=seed),
+    "random": lambda seed: peers.RandomSearcher(seed=seed),
 }
 
 
@@ -127,26 +83,9 @@ def run_one(problem: Problem, searcher: Searcher, *, budget: int, batch: int) ->
     return Run(np.fmin.accumulate(values), np.array(seconds), duplicates)  # fmin: failed (NaN) evaluations skipped
 
 
-def _single_threaded() -> None:
-    """One BLAS and one torch thread per process, for every searcher, as our engine runs.
-
-    Measured: two benchmark processes on 2 cores with torch's default threads
-    made Ax's suggest() about 15 s instead of 0.6-1 s (threads spinning against
-    each other); the same oversubscription hits NumPy's BLAS.
-    """
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(1)
-
-
 def _cell(name: str, searcher_name: str, batch: int, seed: int, budget: int) -> dict:
     logging.getLogger("searchers").setLevel(logging.ERROR)
-    _single_threaded()
+    peers.single_threaded()
     problem = ALL_PROBLEMS[name]
     run = run_one(problem, SEARCHERS[searcher_name](seed), budget=budget, batch=batch)
     offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
@@ -233,7 +172,7 @@ def time_suggest(n_observations: list[int], searchers: list[str] = ("gp",), *, c
     """Seconds per ``suggest()`` with ``n`` random Hartmann6 observations already in, per searcher."""
     problem = PROBLEMS["hartmann6"]
     space = from_tune(problem.space)
-    _single_threaded()
+    peers.single_threaded()
     rows = []
     for name in searchers:
         for n in n_observations:
@@ -266,7 +205,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *lines])
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS),
                         help=f"any of {list(PROBLEMS)} (default all), {list(FAILING_PROBLEMS)}, or 'none'")
@@ -284,6 +223,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="Branin and Hartmann6, gp and random, 2 seeds, budget 30, batch 1, timing at 40")
     parser.add_argument("--out", type=Path, default=Path("results/benchmark"))
+    return parser
+
+
+def _regret_report(problems: list[str], args: argparse.Namespace) -> list[str]:
+    """Run every problem and searcher; write runs, summary, targets and plots; the report's lines."""
+    runs = compare(problems, args.searchers, seeds=args.seeds, budget=args.budget, batches=args.batch, jobs=args.jobs)
+    summary = summarise(runs)
+    for path in plot_regret(runs, args.out):
+        print(f"plot: {path}")
+    runs.drop(columns="curve").to_csv(args.out / "runs.csv", index=False)
+    summary.to_csv(args.out / "summary.csv", index=False)
+    report = [f"## Simple regret after {args.budget} evaluations ({args.seeds} seeds)", "",
+              "Regret is the best loss minus the optimum; where the optimum is unknown, the best loss.", "",
+              markdown_table(summary), ""]
+    if "gp" in args.searchers and len(args.searchers) > 1:
+        versus = targets(summary)
+        versus.to_csv(args.out / "targets.csv", index=False)
+        report += ["## gp's median regret <= the rival's, problem by problem", "", markdown_table(versus), ""]
+        ratios = batch_ratios(summary)
+        if len(ratios.columns) > 2:
+            report += ["## gp's median regret by batch size", "", markdown_table(ratios), ""]
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.budget, args.batch, args.timing = 2, 30, [1], [40]
@@ -299,26 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--seeds and --jobs must be >= 1, --budget >= 2 and --batch >= 1")
     logging.getLogger("searchers").setLevel(logging.ERROR)
     args.out.mkdir(parents=True, exist_ok=True)
-
-    report = []
-    if problems:
-        runs = compare(problems, args.searchers, seeds=args.seeds, budget=args.budget, batches=args.batch,
-                       jobs=args.jobs)
-        summary = summarise(runs)
-        for path in plot_regret(runs, args.out):
-            print(f"plot: {path}")
-        runs.drop(columns="curve").to_csv(args.out / "runs.csv", index=False)
-        summary.to_csv(args.out / "summary.csv", index=False)
-        report += [f"## Simple regret after {args.budget} evaluations ({args.seeds} seeds)", "",
-                   "Regret is the best loss minus the optimum; where the optimum is unknown, the best loss.", "",
-                   markdown_table(summary), ""]
-        if "gp" in args.searchers and len(args.searchers) > 1:
-            versus = targets(summary)
-            versus.to_csv(args.out / "targets.csv", index=False)
-            report += ["## gp's median regret <= the rival's, problem by problem", "", markdown_table(versus), ""]
-            ratios = batch_ratios(summary)
-            if len(ratios.columns) > 2:
-                report += ["## gp's median regret by batch size", "", markdown_table(ratios), ""]
+    report = _regret_report(problems, args) if problems else []
     if args.timing:
         timing = time_suggest(args.timing, args.timing_searchers)
         timing.to_csv(args.out / "suggest_timing.csv", index=False)

@@ -26,19 +26,19 @@ the epochs at which each score was reached) and ``mf_summary.md`` to ``--out``.
 from __future__ import annotations
 
 import argparse
-import heapq
 import logging
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import peers
 from .benchmark import markdown_table
 from .lc_table import TABLES
 from .mf_problems import LearningCurveTable, MFHartmann
+from .simulate import simulate
 
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp+fifo", "gp+fifo", "gp+asha", "random+asha",
            "tpe+asha", "bohb+asha")
@@ -57,115 +57,6 @@ def problems() -> dict:
             table.space = job.search_space(table.epochs)
             found[table.name] = table
     return found
-
-
-def make_method(method: str, problem, seed: int):
-    """``(searcher, scheduler)`` for a method name; the scheduler None is FIFO."""
-    from ray.tune.schedulers import ASHAScheduler
-
-    from searchers import GPEISearcher
-
-    from .benchmark import RandomSearcher
-    from .tuner import make_scheduler
-
-    searcher_name, scheduler_name = method.split("+")
-    if searcher_name == "mf-gp":
-        searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs)
-    elif searcher_name == "mf-gp-racq":
-        searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs, fidelity_acquisition="r_acq")
-    elif searcher_name == "mf-gp-rung":
-        searcher = GPEISearcher(seed=seed, max_fidelity=problem.epochs, fidelity_model="rung")
-    elif searcher_name == "gp":
-        searcher = GPEISearcher(seed=seed, fidelity_attr=None)
-    elif searcher_name == "random":
-        searcher = RandomSearcher(seed=seed)
-    elif searcher_name == "tpe":
-        import optuna
-        from ray.tune.search.optuna import OptunaSearch
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        searcher = OptunaSearch(sampler=optuna.samplers.TPESampler(seed=seed))
-    else:
-        from ray.tune.search.bohb import TuneBOHB
-
-        searcher = TuneBOHB(seed=seed)
-    searcher.set_search_properties(problem.metric, problem.mode, problem.space)
-    scheduler = make_scheduler(scheduler_name, problem.epochs)
-    if isinstance(scheduler, ASHAScheduler):
-        np.random.seed(seed)  # ASHA draws its bracket from numpy's global stream
-        scheduler.set_search_properties(problem.metric, problem.mode)
-    return searcher, scheduler
-
-
-@dataclass
-class _Trial:
-    trial_id: str
-    config: dict
-    epoch: int = 0
-
-
-@dataclass
-class Trace:
-    """What one simulated sweep found, epoch by epoch of compute spent."""
-
-    epochs: np.ndarray  # (k,) epochs spent when each new best score was found
-    scores: np.ndarray  # (k,) that score (a regret to minimise, or an accuracy to maximise)
-    seconds: np.ndarray  # (k,) simulated wall seconds at that moment
-    trials: int
-    suggest_seconds: float
-
-
-def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> Trace:
-    """Run ``method`` on ``problem`` until ``budget`` epochs are spent; see the module docstring."""
-    searcher, scheduler = make_method(method, problem, seed)
-    better = np.less if problem.mode == "min" else np.greater
-    clock, spent, started, suggest_seconds = 0.0, 0, 0, 0.0
-    events: list = []  # (finish time, order, trial)
-    best_value, trace = None, []
-
-    def start_epoch(trial: _Trial) -> None:
-        nonlocal spent
-        spent += 1
-        heapq.heappush(events, (clock + problem.epoch_seconds(trial.config, trial.epoch + 1), spent, trial))
-
-    def start_trial() -> None:
-        nonlocal started, suggest_seconds
-        tick = time.perf_counter()
-        config = searcher.suggest(str(started))
-        suggest_seconds += time.perf_counter() - tick
-        if isinstance(config, dict):
-            trial = _Trial(str(started), config)
-            started += 1
-            if scheduler is not None:
-                scheduler.on_trial_add(None, trial)
-            start_epoch(trial)
-
-    for _ in range(workers):
-        start_trial()
-    while events:
-        clock, _, trial = heapq.heappop(events)
-        trial.epoch += 1
-        value = problem.value(trial.config, trial.epoch)
-        result = {problem.metric: value, "training_iteration": trial.epoch}
-        if best_value is None or better(value, best_value):
-            best_value = value
-            trace.append((spent, problem.score(trial.config, value), clock))
-        searcher.on_trial_result(trial.trial_id, result)
-        stop = trial.epoch >= problem.epochs
-        if scheduler is not None and not stop:
-            stop = scheduler.on_trial_result(None, trial, result) == "STOP"
-        if stop:
-            searcher.on_trial_complete(trial.trial_id, result)
-            if scheduler is not None:
-                scheduler.on_trial_complete(None, trial, result)
-        if spent >= budget:
-            continue  # the budget is spent: let the running epochs finish, start nothing
-        if stop:
-            start_trial()
-        else:
-            start_epoch(trial)
-    epochs, scores, seconds = (np.array(column) for column in zip(*trace, strict=True))
-    return Trace(epochs, scores, seconds, started, suggest_seconds)
 
 
 def time_suggest(results: int, *, calls: int = 7, seed: int = 0) -> np.ndarray:
@@ -262,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     found = problems()
     names = ["mf_hartmann3"] if args.quick else (args.problems or list(found))
-    methods = args.methods or [m for m in METHODS if m != "bohb+asha" or _bohb_available()]
+    methods = args.methods or [m for m in METHODS if m != "bohb+asha" or peers.bohb_available()]
     seeds, full_runs = (3, 20) if args.quick else (args.seeds, args.full_runs)
     unknown = sorted(set(names) - set(found))
     if unknown:
@@ -279,15 +170,6 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"\n{len(tasks)} runs in {time.perf_counter() - start:.0f} s; files in {args.out}")
     return 0
-
-
-def _bohb_available() -> bool:
-    try:
-        import ConfigSpace  # noqa: F401
-        import hpbandster  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from datetime import datetime
 
 import pandas as pd
@@ -63,14 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--searchers", nargs="+", choices=SEARCHERS, default=["gp"])
     parser.add_argument("--storage-path", default="results")
     parser.add_argument("--name", default=None)
-    parser.add_argument("job_flags", nargs=argparse.REMAINDER, help="after --: the job's own flags")
-    args = parser.parse_args(argv)
+    parser.epilog = "Flags after -- go to the job, e.g. -- --num-samples 20 --time-budget 10m"
+    argv = sys.argv[1:] if argv is None else list(argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, rest = parser.parse_args(argv[:split]), argv[split + 1:]
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     job = importlib.import_module(f"tune_jobs.{args.job}").JOB
     from .cli import parser_for
 
-    rest = args.job_flags[1:] if args.job_flags[:1] == ["--"] else args.job_flags
     flags = vars(parser_for(job).parse_args(rest))
     flags.update(storage_path=args.storage_path,
                  name=args.name or f"{job.name}-repeat-{datetime.now():%Y%m%d-%H%M%S}")

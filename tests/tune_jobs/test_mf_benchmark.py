@@ -7,6 +7,7 @@ import pytest
 
 from tune_jobs import lc_table, mf_benchmark, torch_mlp
 from tune_jobs.mf_problems import HARTMANN3_OPTIMUM, LearningCurveTable, MFHartmann
+from tune_jobs.simulate import simulate
 
 
 def test_mf_hartmann_is_hartmann_at_the_last_epoch_and_biased_and_noisy_below():
@@ -22,8 +23,8 @@ def test_mf_hartmann_is_hartmann_at_the_last_epoch_and_biased_and_noisy_below():
 
 def test_a_simulated_sweep_spends_its_budget_and_asha_stops_trials():
     problem = MFHartmann(3, epochs=8)
-    fifo = mf_benchmark.simulate(problem, "random+fifo", seed=0, workers=2, budget=10 * 8)
-    asha = mf_benchmark.simulate(problem, "random+asha", seed=0, workers=2, budget=10 * 8)
+    fifo = simulate(problem, "random+fifo", seed=0, workers=2, budget=10 * 8)
+    asha = simulate(problem, "random+asha", seed=0, workers=2, budget=10 * 8)
     assert fifo.trials in (10, 11, 12)  # ten full runs, and the ones still running when the budget ran out
     assert asha.trials > 2 * fifo.trials  # ASHA stopped most trials early and started others
     assert np.all(np.diff(fifo.epochs) > 0) and fifo.seconds[-1] <= 10 * 8 / 2 + 8
@@ -31,7 +32,7 @@ def test_a_simulated_sweep_spends_its_budget_and_asha_stops_trials():
 
 def test_the_multi_fidelity_searcher_sees_every_epoch_in_the_simulation():
     problem = MFHartmann(3, epochs=8)
-    trace = mf_benchmark.simulate(problem, "mf-gp+asha", seed=0, workers=2, budget=12 * 8)
+    trace = simulate(problem, "mf-gp+asha", seed=0, workers=2, budget=12 * 8)
     assert trace.scores[-1] < 1.5 and trace.trials > 12
 
 

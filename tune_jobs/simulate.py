@@ -1,0 +1,132 @@
+"""A sweep on a simulated clock: a searcher and Ray's own ASHA, driven as Tune drives them, with
+``workers`` trials training at once and each epoch advancing its trial by the problem's epoch seconds.
+
+    trace = simulate(MFHartmann(6), "mf-gp+asha", seed=0, workers=2, budget=50 * 32)
+
+A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
+``mf-gp-racq``, ``mf-gp-rung``, ``gp`` (final results only), ``random``,
+``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def make_searcher(name: str, problem, seed: int):
+    """The searcher half of a method name (``mf-gp``, ``gp``, ``random``, ...)."""
+    from searchers import GPEISearcher
+
+    from . import peers
+
+    target = {"max_fidelity": problem.epochs}
+    makers = {
+        "mf-gp": lambda: GPEISearcher(seed=seed, **target),
+        "mf-gp-racq": lambda: GPEISearcher(seed=seed, fidelity_acquisition="r_acq", **target),
+        "mf-gp-rung": lambda: GPEISearcher(seed=seed, fidelity_model="rung", **target),
+        "gp": lambda: GPEISearcher(seed=seed, fidelity_attr=None),
+        "random": lambda: peers.RandomSearcher(seed=seed),
+        "tpe": lambda: peers.optuna("tpe")(seed),
+        "bohb": lambda: peers.bohb(seed),
+    }
+    searcher = makers[name]()
+    searcher.set_search_properties(problem.metric, problem.mode, problem.space)
+    return searcher
+
+
+def make_method(method: str, problem, seed: int):
+    """``(searcher, scheduler)`` for a method name ``<searcher>+<asha|fifo>``; the scheduler None is FIFO."""
+    from .tuner import make_scheduler
+
+    searcher_name, scheduler_name = method.split("+")
+    scheduler = make_scheduler(scheduler_name, problem.epochs)
+    if scheduler is not None:
+        np.random.seed(seed)  # ASHA draws its bracket from numpy's global stream
+        scheduler.set_search_properties(problem.metric, problem.mode)
+    return make_searcher(searcher_name, problem, seed), scheduler
+
+
+@dataclass
+class _Trial:
+    trial_id: str
+    config: dict
+    epoch: int = 0
+
+
+@dataclass
+class Trace:
+    """What one simulated sweep found, epoch by epoch of compute spent."""
+
+    epochs: np.ndarray  # (k,) epochs spent when each new best score was found
+    scores: np.ndarray  # (k,) that score (a regret to minimise, or an accuracy to maximise)
+    seconds: np.ndarray  # (k,) simulated wall seconds at that moment
+    trials: int
+    suggest_seconds: float
+
+
+class _Sweep:
+    """One simulated sweep: workers, a clock, and the searcher and scheduler deciding."""
+
+    def __init__(self, problem, method: str, seed: int):
+        self.problem = problem
+        self.searcher, self.scheduler = make_method(method, problem, seed)
+        self.clock, self.spent, self.started, self.suggest_seconds = 0.0, 0, 0, 0.0
+        self.events: list = []  # (finish time, order, trial), a heap
+        self.best, self.trace = None, []
+
+    def start_trial(self) -> None:
+        tick = time.perf_counter()
+        config = self.searcher.suggest(str(self.started))
+        self.suggest_seconds += time.perf_counter() - tick
+        if isinstance(config, dict):  # None or FINISHED: this worker idles
+            trial = _Trial(str(self.started), config)
+            self.started += 1
+            if self.scheduler is not None:
+                self.scheduler.on_trial_add(None, trial)
+            self.start_epoch(trial)
+
+    def start_epoch(self, trial: _Trial) -> None:
+        self.spent += 1
+        finish = self.clock + self.problem.epoch_seconds(trial.config, trial.epoch + 1)
+        heapq.heappush(self.events, (finish, self.spent, trial))
+
+    def finish_epoch(self) -> tuple[_Trial, bool]:
+        """The next epoch to end: report it; returns the trial and whether it stops."""
+        self.clock, _, trial = heapq.heappop(self.events)
+        trial.epoch += 1
+        value = self.problem.value(trial.config, trial.epoch)
+        result = {self.problem.metric: value, "training_iteration": trial.epoch}
+        better = np.less if self.problem.mode == "min" else np.greater
+        if self.best is None or better(value, self.best):
+            self.best = value
+            self.trace.append((self.spent, self.problem.score(trial.config, value), self.clock))
+        self.searcher.on_trial_result(trial.trial_id, result)
+        stop = trial.epoch >= self.problem.epochs
+        if self.scheduler is not None and not stop:
+            stop = self.scheduler.on_trial_result(None, trial, result) == "STOP"
+        if stop:
+            self.searcher.on_trial_complete(trial.trial_id, result)
+            if self.scheduler is not None:
+                self.scheduler.on_trial_complete(None, trial, result)
+        return trial, stop
+
+
+def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> Trace:
+    """Run ``method`` on ``problem`` until ``budget`` epochs are spent; see the module docstring."""
+    sweep = _Sweep(problem, method, seed)
+    for _ in range(workers):
+        sweep.start_trial()
+    while sweep.events:
+        trial, stopped = sweep.finish_epoch()
+        if sweep.spent >= budget:
+            continue  # the budget is spent: let the running epochs finish, start nothing
+        if stopped:
+            sweep.start_trial()
+        else:
+            sweep.start_epoch(trial)
+    epochs, scores, seconds = (np.array(column) for column in zip(*sweep.trace, strict=True))
+    return Trace(epochs, scores, seconds, sweep.started, sweep.suggest_seconds)
