@@ -29,6 +29,7 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
     """One row per (searcher, seed): the sweep's summary."""
     rows = []
     base = SweepOptions.for_job(job, **flags)
+    base.run_dir.mkdir(parents=True, exist_ok=True)  # each sweep claims its own directory inside
     runtime.start_ray()
     for seed in range(seeds):
         for searcher in searchers:
@@ -39,7 +40,6 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
             summary = api.run_sweep(job, options, data, searcher, str(options.name)).summary
             rows.append({"searcher": searcher, "seed": seed, **{k: summary[k] for k in COLUMNS}})
     frame = pd.DataFrame(rows)
-    base.run_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(base.run_dir / "repeat.csv", index=False)
     return frame
 
