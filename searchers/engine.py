@@ -189,17 +189,27 @@ class BOEngine:
             return self.initial_point(exclude)
         t = self._acquisition_fidelity()
         model = self.refit(pending, t)
-        if t is not None:
-            model = AtFidelity(model, t)
-        # The incumbent includes the pending fantasies: a believed value above the best
-        # observed one would otherwise leave EI = mean - best > 0 at the pending point itself.
-        configs = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
-        means = model.predict(configs)[0]
-        acquisition = AcquisitionFunction(model, ACQUISITIONS[self.options.acquisition], float(means.max()))
-        top = configs[np.argsort(-means)[: max(1, min(10, len(configs) // 4))]]
+        best, top = self._incumbents(model, pending) if t is None else self._incumbents_at(model, t, pending)
+        acquisition = AcquisitionFunction(model if t is None else AtFidelity(model, t),
+                                          ACQUISITIONS[self.options.acquisition], best)
         u = maximize_acquisition(acquisition, self.space, rng=self.rng, incumbents=top, exclude=exclude,
                                  options=self.options.optimize)
         return u if u is not None else self.initial_point(exclude)
+
+    def _incumbents(self, model: gp.Posterior, pending: np.ndarray) -> tuple[float, np.ndarray]:
+        """EI's incumbent and the configs whose neighbourhoods the optimiser searches first: the best
+        target the GP was given, pending fantasies included (a believed value above the best observed
+        one would otherwise leave EI = mean - best > 0 at the pending point itself), and the best tenth."""
+        U, _, y_partial = self.curves.rows(self.space.dim)
+        X, y = np.vstack([self.X, U]), np.concatenate([self.y, y_partial])
+        return float(model.y.max()), X[np.argsort(-y)[: max(1, min(10, len(y) // 4))]]
+
+    def _incumbents_at(self, model: gp.Posterior, t: float, pending: np.ndarray) -> tuple[float, np.ndarray]:
+        """As ``_incumbents`` at fidelity ``t``: the best posterior mean there among every config tried
+        or pending, since few configs have a result at ``t`` itself."""
+        configs = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
+        means = AtFidelity(model, t).predict(configs)[0]
+        return float(means.max()), configs[np.argsort(-means)[: max(1, min(10, len(configs) // 4))]]
 
     def _acquisition_fidelity(self) -> float | None:
         """Where EI is measured, as ``t`` in [0, 1]; None when the engine is single-fidelity."""
