@@ -59,26 +59,29 @@ def plot_posterior_1d(searcher, param: str, path: str | Path | None = None, *, b
     xs = [_get(c, p.path) for c, _ in observations]
     top.scatter(xs, [v for _, v in observations], color="C3", zorder=3, s=22,
                 label="observations" if len(searcher.space.params) == 1 else "observations (projected)")
-    bottom.plot(grid, acq, color="C2", label="acquisition")
-    # log EI plunges towards -inf at observed points; show the range where the choice is made.
-    finite = acq[np.isfinite(acq)]
-    if len(finite):
-        bottom.set_ylim(max(float(finite.min()), float(finite.max()) - 30.0) - 1.0, float(finite.max()) + 1.0)
+    _draw_acquisition(bottom, grid, acq, searcher.acquisition_name)
     if nxt is not None:
         for ax in (top, bottom):
             ax.axvline(_get(nxt, p.path), color="C1", linestyle=":", label="next suggestion")
     top.set_ylabel(searcher.metric or "metric")
-    bottom.set_ylabel("log EI" if searcher.acquisition_name == "log_ei" else searcher.acquisition_name)
     if p.log:
         bottom.set_xscale("log")
-    top.legend(fontsize=8)
-    bottom.legend(fontsize=8)
-    top.grid(alpha=0.3)
-    bottom.grid(alpha=0.3)
+    for ax in (top, bottom):
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
     bottom.set_xlabel(param)
     where = "" if len(searcher.space.params) == 1 else " (slice through the best config)"
     top.set_title(f"GP posterior after {len(observations)} observations{where}")
     return _save(fig, path)
+
+
+def _draw_acquisition(ax, grid: np.ndarray, acq: np.ndarray, name: str) -> None:
+    ax.plot(grid, acq, color="C2", label="acquisition")
+    # log EI plunges towards -inf at observed points; show the range where the choice is made.
+    finite = acq[np.isfinite(acq)]
+    if len(finite):
+        ax.set_ylim(max(float(finite.min()), float(finite.max()) - 30.0) - 1.0, float(finite.max()) + 1.0)
+    ax.set_ylabel("log EI" if name == "log_ei" else name)
 
 
 def plot_posterior_2d(searcher, x_param: str, y_param: str, path: str | Path | None = None, *,

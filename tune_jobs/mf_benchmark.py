@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -154,14 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     found = problems()
     names = ["mf_hartmann3"] if args.quick else (args.problems or list(found))
     methods = args.methods or [m for m in METHODS if m != "bohb+asha" or peers.bohb_available()]
-    seeds, full_runs = (3, 20) if args.quick else (args.seeds, args.full_runs)
+    seeds = 3 if args.quick else args.seeds
+    full_runs = args.full_runs or (20 if args.quick else None)
     unknown = sorted(set(names) - set(found))
     if unknown:
         parser.error(f"unknown problem(s) {unknown}; found {sorted(found)} (tables: python -m tune_jobs.lc_table)")
     tasks = [(p, m, s, args.workers, full_runs) for p in names for m in methods for s in range(seeds)]
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = pd.DataFrame(list(pool.map(_run, tasks)))
+    if args.jobs == 1:
+        runs = pd.DataFrame([_run(task) for task in tasks])
+    else:  # spawned, not forked: a process with Ray running in it (a notebook, the tests) must not fork
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs = pd.DataFrame(list(pool.map(_run, tasks)))
     summary = summarise(runs, {name: found[name].mode for name in names})
     args.out.mkdir(parents=True, exist_ok=True)
     runs.to_csv(args.out / "mf_runs.csv", index=False)

@@ -115,10 +115,43 @@ def evaluate(model, x, y, batch_size: int = 1024) -> tuple[float, float]:
     return loss / len(y), correct / len(y)
 
 
+def train_epoch(model, optimizer, x, y, config: dict) -> float:
+    """One pass over ``x, y`` in a random order (torch's global stream); returns the mean training loss."""
+    import torch
+    import torch.nn.functional as F
+
+    model.train()
+    order = torch.randperm(len(y)).to(x.device)
+    total = 0.0
+    for i in range(0, len(order), config["batch_size"]):
+        batch = order[i : i + config["batch_size"]]
+        if len(batch) < 2 and config["batch_norm"]:
+            continue  # batch norm cannot train on one example
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x[batch]), y[batch])
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch)
+    return total / len(y)
+
+
+def _restore(model, optimizer, device) -> int:
+    """Load the trial's checkpoint, if Tune gave it one; returns the epochs already trained."""
+    import torch
+
+    checkpoint = tune.get_checkpoint()
+    if not checkpoint:
+        return 0
+    with checkpoint.as_directory() as directory:
+        state = torch.load(Path(directory) / "state.pt", map_location=device)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["epoch"])
+
+
 def train_mlp(config: dict, data: MnistData) -> None:
     """Ray Tune trainable: trains, then reports and checkpoints after every epoch."""
     import torch
-    import torch.nn.functional as F
 
     device = select_device()
     torch.manual_seed(trial_seed(config))
@@ -127,32 +160,13 @@ def train_mlp(config: dict, data: MnistData) -> None:
 
     model = build_model(config).to(device)
     optimizer = make_optimizer(config, model.parameters())
-    start_epoch = 0
-    checkpoint = tune.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as directory:
-            state = torch.load(Path(directory) / "state.pt", map_location=device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch = state["epoch"]
+    start_epoch = _restore(model, optimizer, device)
 
     for epoch in range(start_epoch, config["epochs"]):
-        model.train()
         torch.manual_seed(epoch_seed(config, epoch))  # dropout and data order: a resumed trial continues them
-        order = torch.randperm(len(y_train)).to(device)
-        total = 0.0
-        for i in range(0, len(order), config["batch_size"]):
-            batch = order[i : i + config["batch_size"]]
-            if len(batch) < 2 and config["batch_norm"]:
-                continue  # batch norm cannot train on one example
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x_train[batch]), y_train[batch])
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
+        train_loss = train_epoch(model, optimizer, x_train, y_train, config)
         val_loss, val_accuracy = evaluate(model, x_val, y_val)
-        metrics = {"val_accuracy": val_accuracy, "val_loss": val_loss, "train_loss": total / len(y_train),
-                   "epoch": epoch + 1}
+        metrics = {"val_accuracy": val_accuracy, "val_loss": val_loss, "train_loss": train_loss, "epoch": epoch + 1}
         with tempfile.TemporaryDirectory() as directory:
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1},
                        os.path.join(directory, "state.pt"))

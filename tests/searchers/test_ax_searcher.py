@@ -1,5 +1,6 @@
 """AxSearcher's own translation to Ax; the Searcher contract it shares with GPEISearcher is in test_contract.py."""
 
+import pytest
 from ray import tune
 
 from searchers import AxSearcher
@@ -25,6 +26,7 @@ def test_many_pending_trials_make_tune_wait_instead_of_crashing():
     assert isinstance(searcher.suggest("next"), dict)  # with data, Ax goes on
 
 
+@pytest.mark.slow  # about a minute: Ax fits a BoTorch model for each suggestion after the first
 def test_a_used_up_finite_space_finishes():
     from ray.tune.search import Searcher
 
