@@ -24,7 +24,9 @@ epoch) enter the GP at their fidelity, as rows ``(u, t)`` over one joint
 kernel (see ``searchers.fidelity``); the acquisition is EI at the target
 fidelity (``fidelity_acquisition="target"``) or at MOBSTER's ``r_acq``, the
 highest fidelity that ``d + 1`` trials reached. Pending trials are believed at
-that same fidelity. ``fidelity_model="rung"`` instead fits a GP over ``u`` to
+that same fidelity. ``fidelity_model="joint_trend"`` first takes from the
+results a least-squares trend in the fidelity (a learning-curve mean), and
+``fidelity_model="rung"`` instead fits a GP over ``u`` to
 the results at that one level (BOHB's choice of budget). Without partial
 results the engine is single-fidelity and its GP sees ``u`` alone.
 
@@ -61,7 +63,7 @@ def default_n_initial(dim: int) -> int:
 
 FAILED_TRIALS = ("ignore", "worst")
 FIDELITY_ACQUISITIONS = ("target", "r_acq")
-FIDELITY_MODELS = ("joint", "rung")
+FIDELITY_MODELS = ("joint", "joint_trend", "rung")
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ class EngineOptions:
     fit_subset: int = 300
     max_fidelity: float | None = None  # the target fidelity; None: the most any trial has reached
     fidelity_acquisition: str = "target"
-    # "joint": one GP over (config, fidelity); "rung": a GP over configs on the results at one level,
-    # the highest that d + 1 trials reached (BOHB's choice of budget, with a GP instead of its KDE).
+    # "joint": one GP over (config, fidelity); "joint_trend": the same on the results less a least-squares
+    # trend linear in (1 - t), a learning-curve mean (zero at the target, so predictions there keep their
+    # units); "rung": a GP over configs on the results at one level, the highest that d + 1 trials
+    # reached (BOHB's choice of budget, with a GP instead of its KDE).
     fidelity_model: str = "joint"
     fidelity_rows: int = 300  # most per-epoch results the GP conditions on (each trial's latest first)
     optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
@@ -159,8 +163,10 @@ class BOEngine:
 
     @property
     def _fidelity_model(self) -> str | None:
-        """``"joint"`` or ``"rung"`` when multi-fidelity, else None."""
-        return self.options.fidelity_model if self.multi_fidelity else None
+        """``"joint"`` (with or without the trend) or ``"rung"`` when multi-fidelity, else None."""
+        if not self.multi_fidelity:
+            return None
+        return "rung" if self.options.fidelity_model == "rung" else "joint"
 
     def _rung_level(self) -> float:
         """The highest fidelity that ``d + 1`` trials reached (else the one most trials reached)."""
@@ -273,6 +279,8 @@ class BOEngine:
             y = np.concatenate([self.y, y_partial])
             t = encode_fidelity(r, self.max_fidelity) if self.multi_fidelity else None
             X = np.vstack([self._rows(self.X, 1.0 if t is not None else None), self._rows(U, t)])
+            if t is not None and self.options.fidelity_model == "joint_trend":
+                y = y - _trend(1.0 - X[:, -1], y)
         if self.options.failed_trials == "worst" and len(self.failed):
             failed = self._rows(self.failed, 1.0 if t is not None else None)
             return np.vstack([X, failed]), np.concatenate([y, np.full(len(self.failed), y.min())])
@@ -313,3 +321,10 @@ class BOEngine:
         if U is None:
             return np.empty((0, self.space.dim))
         return self.space.snap(np.asarray(U, dtype=float).reshape(-1, self.space.dim))
+
+
+def _trend(s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``b * s`` with ``b`` the least-squares slope of ``y ~ a + b s``: ``s = 1 - t`` is 0 at the target."""
+    A = np.column_stack([np.ones_like(s), s])
+    (_, slope), *_ = np.linalg.lstsq(A, y, rcond=None)
+    return slope * s

@@ -18,14 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from ray import tune
 
 from searchers import AxSearcher, GPEISearcher
+from tests.ray_hosts import ROOT
+from tests.test_cluster_autoscaling import fake_config
 from tune_jobs import torch_mlp
 from tune_jobs.api import load_data
 from tune_jobs.cli import parse_options
 from tune_jobs.data import IDX_FILES, MnistFileError, load_mnist, write_idx
-from tune_jobs.runtime import check_resources
+from tune_jobs.runtime import autoscaler_node_types, check_resources
 
 # --- search spaces ------------------------------------------------------------------------
 
@@ -119,6 +122,22 @@ def test_trials_that_could_never_start(flags, nodes, message, capsys):
         check_resources(options, nodes, joined=False)
     check_resources(options, nodes, joined=True)  # a cluster we joined may grow: a warning, not an error
     assert "trials wait until the autoscaler adds a node with enough" in capsys.readouterr().out
+
+
+def test_on_an_autoscaling_cluster_the_node_types_that_fit_are_named(tmp_path, capsys):
+    """The YAML ``ray up`` leaves on the head: ours, its instance types' resources filled in."""
+    bootstrap = tmp_path / "ray_bootstrap_config.yaml"
+    bootstrap.write_text(yaml.safe_dump(fake_config(ROOT / "cluster" / "aws-gpu.yaml"), sort_keys=False))
+    types = autoscaler_node_types(bootstrap)
+    assert types == {"gpu_worker": {"CPU": 4.0, "GPU": 1.0}, "cpu_worker": {"CPU": 8.0}}
+    cpu_only = _nodes((4.0, 0.0))
+    check_resources(parse_options(torch_mlp.JOB, ["--gpus-per-trial", "1"]), cpu_only, joined=True, node_types=types)
+    assert "until the autoscaler adds one of its node types gpu_worker (GPUs per node: 1)" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="none of the autoscaler's node types has enough: gpu_worker "
+                                         r"\(4 CPU, 1 GPU\), cpu_worker \(8 CPU\)"):
+        check_resources(parse_options(torch_mlp.JOB, ["--gpus-per-trial", "2"]), cpu_only, joined=True,
+                        node_types=types)
+    assert autoscaler_node_types(tmp_path / "absent.yaml") is None
 
 
 # --- data directories ---------------------------------------------------------------------

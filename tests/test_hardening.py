@@ -176,6 +176,28 @@ def test_failing_trials_are_listed_and_do_not_poison_the_gp(ray_session, tmp_pat
     assert result.summary["best_val_accuracy"] == pytest.approx(max(result.frame["config/x"]))
 
 
+def _slow_start(config: dict, data) -> None:
+    time.sleep(config["x"] * 30)  # the second trial is still in its first epoch when the budget runs out
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "x").write_text(str(config["x"]))
+        tune.report({"val_accuracy": 0.5, "epoch": 1}, checkpoint=tune.Checkpoint.from_directory(directory))
+
+
+SLOW = Job(name="slow", trainable=_slow_start, search_space=lambda epochs: {"x": tune.grid_search([0.0, 1.0])},
+           test_accuracy=lambda checkpoint, config, data: 1.0, description="a trial the time budget cuts")
+
+
+def test_a_trial_the_time_budget_cuts_before_its_first_epoch_is_not_a_failure(ray_session, tmp_path, capsys):
+    result = sweep(SLOW, num_samples=1, max_concurrent=2, time_budget=8, searcher="random", scheduler="fifo",
+                   storage_path=str(tmp_path), name="slow", smoke=True)
+    out = capsys.readouterr().out
+    frame = result.frame.set_index("config/x")
+    assert frame.loc[1.0, "cut_by_budget"] and frame.loc[1.0, "error"] == ""
+    assert not frame.loc[0.0, "cut_by_budget"] and frame.loc[0.0, "epochs_run"] == 1
+    assert result.summary["failed_trials"] == 0 and "1 trial(s) created but stopped by the time budget" in out
+    assert "failed or gave no usable" not in out
+
+
 # --- safe defaults -------------------------------------------------------------------------
 
 

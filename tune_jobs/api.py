@@ -63,9 +63,10 @@ def run_sweep(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
     results = tuner.fit()
     seconds = time.time() - start
     run_dir = Path(options.storage_path) / name
-    frame = reports.trials_frame(results)
+    frame = reports.trials_frame(results, time_budget=options.time_budget)
     summary = reports.summarise(job, results, frame, data, searcher_name=searcher_name, seconds=seconds,
-                                searcher_seconds=getattr(searcher, "suggest_seconds", None))
+                                searcher_seconds=getattr(searcher, "suggest_seconds", None), searcher=searcher,
+                                epochs=options.epochs)
     reports.write_reports(run_dir, results, frame, summary, epochs=options.epochs)
     reports.print_summary(frame, summary, run_dir)
     return Sweep(frame, summary, searcher, run_dir)

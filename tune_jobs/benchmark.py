@@ -168,31 +168,42 @@ def batch_ratios(summary: pd.DataFrame, ours: str = "gp") -> pd.DataFrame:
 
 
 def time_suggest(n_observations: list[int], searchers: list[str] = ("gp",), *, calls: int = 5,
-                 seed: int = 0) -> pd.DataFrame:
-    """Seconds per ``suggest()`` with ``n`` random Hartmann6 observations already in, per searcher."""
+                 seeds: int = 1) -> pd.DataFrame:
+    """Seconds per ``suggest()`` with ``n`` random Hartmann6 observations already in, per searcher:
+    the median of ``calls`` calls for each of ``seeds`` histories, then the median over the histories
+    with their range, and the slowest call."""
     problem = PROBLEMS["hartmann6"]
     space = from_tune(problem.space)
     peers.single_threaded()
     rows = []
     for name in searchers:
         for n in n_observations:
-            rng = np.random.default_rng(seed)
-            searcher = SEARCHERS[name](seed)
-            searcher.set_search_properties("loss", "min", problem.space)
-            for _ in range(n):
-                config = space.decode(rng.random(space.dim))
-                searcher.add_evaluated_point(config, problem(config))
-            seconds = []
-            for i in range(calls):
-                start = time.perf_counter()
-                config = searcher.suggest(f"t{i}")
-                seconds.append(time.perf_counter() - start)
-                searcher.on_trial_complete(f"t{i}", {"loss": problem(config)})
-            rows.append({"searcher": name, "observations": n, "median_s": float(np.median(seconds)),
-                         "max_s": float(np.max(seconds)), "calls": calls})
-            print(f"{name}: suggest() with {n} observations: median {rows[-1]['median_s']:.3f} s, "
-                  f"max {rows[-1]['max_s']:.3f} s", flush=True)
+            medians, slowest = [], 0.0
+            for seed in range(seeds):
+                seconds = _timed_calls(SEARCHERS[name](seed), problem, space, n, calls, seed)
+                medians.append(float(np.median(seconds)))
+                slowest = max(slowest, float(np.max(seconds)))
+            rows.append({"searcher": name, "observations": n, "median_s": float(np.median(medians)),
+                         "seed_min_s": min(medians), "seed_max_s": max(medians), "max_s": slowest,
+                         "calls": calls, "seeds": seeds})
+            print(f"{name}: suggest() with {n} observations: median {rows[-1]['median_s']:.3f} s "
+                  f"[{min(medians):.3f}, {max(medians):.3f}] over {seeds} seed(s), max {slowest:.3f} s", flush=True)
     return pd.DataFrame(rows)
+
+
+def _timed_calls(searcher, problem, space, n: int, calls: int, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    searcher.set_search_properties("loss", "min", problem.space)
+    for _ in range(n):
+        config = space.decode(rng.random(space.dim))
+        searcher.add_evaluated_point(config, problem(config))
+    seconds = []
+    for i in range(calls):
+        start = time.perf_counter()
+        config = searcher.suggest(f"t{i}")
+        seconds.append(time.perf_counter() - start)
+        searcher.on_trial_complete(f"t{i}", {"loss": problem(config)})
+    return seconds
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -219,6 +230,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="observation counts at which to time suggest()")
     parser.add_argument("--timing-searchers", nargs="+", default=["gp"], choices=sorted(SEARCHERS),
                         metavar="SEARCHER", help="searchers to time (default gp)")
+    parser.add_argument("--timing-seeds", type=int, default=3, help="random histories per timing (median, range)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (timing runs alone)")
     parser.add_argument("--quick", action="store_true",
                         help="Branin and Hartmann6, gp and random, 2 seeds, budget 30, batch 1, timing at 40")
@@ -251,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.budget, args.batch, args.timing = 2, 30, [1], [40]
+        args.seeds, args.budget, args.batch, args.timing, args.timing_seeds = 2, 30, [1], [40], 1
         if args.problems == parser.get_default("problems"):
             args.problems = ["branin", "hartmann6"]
         if args.searchers == parser.get_default("searchers"):
@@ -260,13 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(problems) - set(ALL_PROBLEMS))
     if unknown:
         parser.error(f"unknown problem(s) {unknown}; choose from {sorted(ALL_PROBLEMS)}")
-    if args.seeds < 1 or args.budget < 2 or min(args.batch) < 1 or args.jobs < 1:
-        parser.error("--seeds and --jobs must be >= 1, --budget >= 2 and --batch >= 1")
+    if min(args.seeds, args.timing_seeds, args.jobs, *args.batch) < 1 or args.budget < 2:
+        parser.error("--seeds, --timing-seeds, --jobs and --batch must be >= 1, --budget >= 2")
     logging.getLogger("searchers").setLevel(logging.ERROR)
     args.out.mkdir(parents=True, exist_ok=True)
     report = _regret_report(problems, args) if problems else []
     if args.timing:
-        timing = time_suggest(args.timing, args.timing_searchers)
+        timing = time_suggest(args.timing, args.timing_searchers, seeds=args.timing_seeds)
         timing.to_csv(args.out / "suggest_timing.csv", index=False)
         report += ["## Seconds per suggest() with n Hartmann6 observations", "", markdown_table(timing), ""]
     text = "\n".join(report)

@@ -93,5 +93,8 @@ def compare(job: Job, options: SweepOptions, data) -> None:
 
 
 def run(job: Job) -> None:
-    """Entry point of ``python -m tune_jobs.<job>``."""
-    sys.exit(main(job))
+    """Entry point of ``python -m tune_jobs.<job>``: the sweep, then the driver leaves Ray before it
+    exits, so that the workers Ray reaps then (and their last words) are not printed after the summary."""
+    code = main(job)
+    runtime.disconnect()
+    sys.exit(code)

@@ -13,7 +13,8 @@ hours. A run stops starting epochs when its budget of epochs is spent
 
 * ``mf-gp+asha``: ``GPEISearcher`` learning from every epoch, with ASHA (the jobs' default);
   ``mf-gp-racq+asha`` the same with EI at MOBSTER's ``r_acq``; ``mf-gp-rung+asha`` a GP on the
-  highest well-populated rung's results (BOHB's model, a GP for its KDE); ``mf-gp+fifo`` without
+  highest well-populated rung's results (BOHB's model, a GP for its KDE); ``mf-gp-trend+asha`` the
+  joint GP with a learning-curve mean (a least-squares trend in the fidelity); ``mf-gp+fifo`` without
   early stopping;
 * ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
 * ``random+asha``; ``tpe+asha`` (Optuna's TPE through Ray's ``OptunaSearch``);
@@ -41,8 +42,8 @@ from .lc_table import TABLES
 from .mf_problems import LearningCurveTable, MFHartmann
 from .simulate import simulate
 
-METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp+fifo", "gp+fifo", "gp+asha", "random+asha",
-           "tpe+asha", "bohb+asha")
+METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp+fifo", "gp+fifo",
+           "gp+asha", "random+asha", "tpe+asha", "bohb+asha")
 
 
 def problems() -> dict:
@@ -62,26 +63,25 @@ def problems() -> dict:
 
 def time_suggest(results: int, *, calls: int = 7, seed: int = 0) -> np.ndarray:
     """Seconds of ``calls`` suggest()s of ``mf-gp`` once ``results`` per-epoch results of MF-Hartmann-6
-    (10 epochs; a quarter of the trials trained to the end, the others stopped after 1 to 4) are in."""
+    (10 epochs; a quarter of the trials trained to the end, the others stopped after 1 to 4) are in.
+    The trials before are random configs (``points_to_evaluate``), so that setting up is quick."""
     from searchers import GPEISearcher
 
     problem = MFHartmann(6, epochs=10)
-    searcher = GPEISearcher(space=problem.space, metric=problem.metric, mode=problem.mode, seed=seed,
-                            max_fidelity=problem.epochs)
     rng = np.random.default_rng(seed)
-    reported, trial = 0, 0
-    while reported < results:
-        config = searcher.suggest(f"t{trial}") if trial < 30 else {k: float(v) for k, v in
-                                                                     zip(problem.space, rng.random(6), strict=True)}
-        if trial >= 30:  # past the first suggestions, random configs keep the set-up quick
-            searcher._running[f"t{trial}"] = searcher.space.encode(config)
-        stop = problem.epochs if trial % 4 == 0 else int(rng.integers(1, 5))
+    stops = []  # epochs each trial trains
+    while sum(stops) < results:
+        stops.append(problem.epochs if len(stops) % 4 == 0 else int(rng.integers(1, 5)))
+    randoms = [{name: float(v) for name, v in zip(problem.space, rng.random(6), strict=True)} for _ in stops]
+    searcher = GPEISearcher(space=problem.space, metric=problem.metric, mode=problem.mode, seed=seed,
+                            max_fidelity=problem.epochs, points_to_evaluate=randoms)
+    for trial, stop in enumerate(stops):
+        config = searcher.suggest(f"t{trial}")
         for epoch in range(1, stop + 1):
             searcher.on_trial_result(f"t{trial}", {problem.metric: problem.value(config, epoch),
                                                    "training_iteration": epoch})
         searcher.on_trial_complete(f"t{trial}", {problem.metric: problem.value(config, stop),
                                                  "training_iteration": stop})
-        reported, trial = reported + stop, trial + 1
     seconds = []
     for call in range(calls):
         tick = time.perf_counter()
@@ -98,6 +98,8 @@ def _run(task: tuple) -> dict:
     trace = simulate(problem, method, seed=seed, workers=workers, budget=budget)
     return {"problem": problem_name, "method": method, "seed": seed, "budget_epochs": budget,
             "final": float(trace.scores[-1]), "trials": trace.trials, "suggest_s": trace.suggest_seconds,
+            # a table answers nearby configs with one of its own: how many different ones a run saw
+            "distinct": problem.distinct(trace.configs) if hasattr(problem, "distinct") else trace.trials,
             "wall_s": float(trace.seconds[-1]), "epochs": " ".join(map(str, trace.epochs)),
             "scores": " ".join(f"{s:.6g}" for s in trace.scores)}
 
@@ -128,6 +130,7 @@ def summarise(runs: pd.DataFrame, modes: dict[str, str]) -> pd.DataFrame:
                      "median": group["final"].median(), "min": group["final"].min(), "max": group["final"].max(),
                      "share_of_epochs_to_gp_fifo_median": reach.median(),
                      "reached": f"{reached}/{len(group)}",
+                     "trials": group["trials"].median(), "distinct_configs": group["distinct"].median(),
                      "suggest_s_per_trial": (group["suggest_s"] / group["trials"]).median()})
     return pd.DataFrame(rows)
 
@@ -145,12 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results/mf_benchmark"))
     parser.add_argument("--timing", type=int, nargs="+", metavar="RESULTS",
                         help="only time suggest() with this many per-epoch results in, e.g. 100 1000")
+    parser.add_argument("--timing-seeds", type=int, default=3, help="histories per timing (median, range)")
     args = parser.parse_args(argv)
     if args.timing:
         for results in args.timing:
-            seconds = time_suggest(results)
-            print(f"mf-gp suggest() with {results} per-epoch results in: median {np.median(seconds[1:]):.3f} s, "
-                  f"first (refit) {seconds[0]:.3f} s")
+            runs = [time_suggest(results, seed=seed) for seed in range(args.timing_seeds)]
+            medians, firsts = [np.median(s[1:]) for s in runs], [s[0] for s in runs]
+            print(f"mf-gp suggest() with {results} per-epoch results in, {args.timing_seeds} seed(s): median "
+                  f"{np.median(medians):.3f} s [{min(medians):.3f}, {max(medians):.3f}], first (refit) "
+                  f"{np.median(firsts):.3f} s [{min(firsts):.3f}, {max(firsts):.3f}]")
         return 0
     found = problems()
     names = ["mf_hartmann3"] if args.quick else (args.problems or list(found))

@@ -110,6 +110,10 @@ class LearningCurveTable:
         return cls(name, space, int(accuracy.columns.max()), accuracy.to_numpy(float), seconds.to_numpy(float),
                    encoded, search_space)
 
+    def distinct(self, configs: list[dict]) -> int:
+        """How many different table configs answer ``configs`` (nearby configs share one)."""
+        return len({self._row(config) for config in configs})
+
     def _row(self, config: dict) -> int:
         u = self.search_space.encode(config)
         return int(np.argmin(((self.encoded - u) ** 2).sum(axis=1)))

@@ -2,12 +2,14 @@
 
     python -m tune_jobs.repeat torch_mlp --seeds 3                          # the README's main-job table
     python -m tune_jobs.repeat torch_mlp --seeds 3 --searchers gp random    # side by side
+    python -m tune_jobs.repeat torch_mlp --searchers gp random+asha gp+fifo # a scheduler per method
     python -m tune_jobs.repeat mnist_cnn --seeds 2 -- --num-samples 20      # flags after -- go to the job
 
 Sweeps run one after another (each uses the machine as the job alone would).
 Prints a markdown table: best validation accuracy, test accuracy of the best
-checkpoint and wall seconds, each as median [min, max]; writes ``repeat.csv``
-under ``--storage-path/<name>``.
+checkpoint, the test accuracy of the GP's pick (``reports.model_pick``; "–"
+for searchers without a model) and wall seconds, each as median [min, max];
+writes ``repeat.csv`` under ``--storage-path/<name>``.
 """
 
 from __future__ import annotations
@@ -20,25 +22,39 @@ from datetime import datetime
 import pandas as pd
 
 from . import api, runtime
-from .options import SEARCHERS, SweepOptions
+from .options import SCHEDULERS, SEARCHERS, SweepOptions
 
-COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy", "wall_seconds": "wall s"}
+COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy",
+           "pick_test_accuracy": "GP's pick: test accuracy", "wall_seconds": "wall s"}
+
+
+def method(text: str) -> str:
+    """A method for ``--searchers``: a searcher, optionally ``+`` a scheduler (``random+asha``)."""
+    searcher, _, scheduler = text.partition("+")
+    if searcher not in SEARCHERS or (scheduler and scheduler not in SCHEDULERS):
+        raise argparse.ArgumentTypeError(f"{text!r}: a searcher {SEARCHERS}, optionally +{'|'.join(SCHEDULERS)}")
+    return text
 
 
 def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
-    """One row per (searcher, seed): the sweep's summary."""
+    """One row per (method, seed): the sweep's summary. A method is a searcher, with the job's
+    scheduler or ``+`` its own (``gp+fifo``)."""
     rows = []
     base = SweepOptions.for_job(job, **flags)
     base.run_dir.mkdir(parents=True, exist_ok=True)  # each sweep claims its own directory inside
     runtime.start_ray()
     for seed in range(seeds):
-        for searcher in searchers:
-            options = SweepOptions.for_job(job, **{**flags, "seed": seed, "searcher": searcher,
-                                                   "name": f"{base.name}/{searcher}-seed{seed}"})
+        for name in searchers:
+            searcher, _, scheduler = name.partition("+")
+            chosen = {"searcher": searcher, **({"scheduler": scheduler} if scheduler else {})}
+            options = SweepOptions.for_job(job, **{**flags, **chosen, "seed": seed,
+                                                   "name": f"{base.name}/{name}-seed{seed}"})
             data = api.load_data(job, options)
             runtime.claim_run_dir(options)
             summary = api.run_sweep(job, options, data, searcher, str(options.name)).summary
-            rows.append({"searcher": searcher, "seed": seed, **{k: summary[k] for k in COLUMNS}})
+            pick = summary.get("model_pick") or {}
+            rows.append({"searcher": name, "scheduler": options.scheduler, "seed": seed,
+                         **{k: summary.get(k) for k in COLUMNS}, "pick_test_accuracy": pick.get("test_accuracy")})
     frame = pd.DataFrame(rows)
     frame.to_csv(base.run_dir / "repeat.csv", index=False)
     return frame
@@ -50,7 +66,10 @@ def table(frame: pd.DataFrame) -> str:
     for searcher, group in frame.groupby("searcher", sort=False):
         cells = []
         for key in COLUMNS:
-            values = group[key].astype(float)
+            values = group[key].astype(float).dropna()
+            if values.empty:
+                cells.append("–")
+                continue
             fmt = "{:.0f}" if key == "wall_seconds" else "{:.4f}"
             cells.append(f"{fmt.format(values.median())} [{fmt.format(values.min())}, {fmt.format(values.max())}]")
         lines.append(f"| {searcher} | {len(group)} | " + " | ".join(cells) + " |")
@@ -61,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("job", choices=("torch_mlp", "mnist_cnn"))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--searchers", nargs="+", choices=SEARCHERS, default=["gp"])
+    parser.add_argument("--searchers", nargs="+", type=method, default=["gp"], metavar="SEARCHER[+SCHEDULER]",
+                        help=f"searchers {SEARCHERS}, each with the job's scheduler or +{'|'.join(SCHEDULERS)}")
     parser.add_argument("--storage-path", default="results")
     parser.add_argument("--name", default=None)
     parser.epilog = "Flags after -- go to the job, e.g. -- --num-samples 20 --time-budget 10m"
@@ -77,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     flags.update(storage_path=args.storage_path,
                  name=args.name or f"{job.name}-repeat-{datetime.now():%Y%m%d-%H%M%S}")
     frame = repeat(job, args.searchers, args.seeds, flags)
+    runtime.disconnect()  # before the table: the workers Ray reaps on exit print nothing after it
     print(f"\n{job.name}, {args.seeds} seeds, flags {' '.join(rest) or '(defaults)'}:\n")
     print(table(frame))
     return 0

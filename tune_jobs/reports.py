@@ -20,8 +20,12 @@ from .job import METRIC, MODE, Job
 BEST = f"best_{METRIC}"
 
 
-def trials_frame(results) -> pd.DataFrame:
-    """One row per trial, in creation order: its config, its best and last metric, its fate."""
+def trials_frame(results, *, time_budget: float | None = None) -> pd.DataFrame:
+    """One row per trial, in creation order: its config, its best and last metric, its fate.
+
+    With a ``time_budget``, a trial that ended without an error before its first
+    epoch was cut by the budget (Tune stops every trial then): ``cut_by_budget``,
+    not a failure."""
     rows = []
     for number, result in enumerate(results, start=1):
         history = result.metrics_dataframe
@@ -34,7 +38,8 @@ def trials_frame(results) -> pd.DataFrame:
         row["epochs_run"] = int(metrics.get("training_iteration", 0))
         row["stopped_early"] = row["epochs_run"] < int((result.config or {}).get("epochs", row["epochs_run"]))
         row["node_ip"] = metrics.get("node_ip", "")
-        row["error"] = _failure(result, scores)
+        row["cut_by_budget"] = time_budget is not None and result.error is None and (history is None or history.empty)
+        row["error"] = "" if row["cut_by_budget"] else _failure(result, scores)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -92,12 +97,19 @@ def best_so_far(frame: pd.DataFrame) -> np.ndarray:
 
 
 def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, searcher_name: str, seconds: float,
-              searcher_seconds: float | None) -> dict:
-    """``best.json``'s content: the best trial, its test accuracy, and what the sweep cost."""
+              searcher_seconds: float | None, searcher=None, epochs: int | None = None) -> dict:
+    """``best.json``'s content: the best trial, its test accuracy, and what the sweep cost; with a
+    searcher that has a model (``predict``), also the model's pick (see ``model_pick``)."""
     usable = frame[BEST].notna().any()
     best = results.get_best_result(METRIC, MODE, scope="all") if usable else None
     checkpoint = best.get_best_checkpoint(METRIC, MODE) if best is not None else None
     test_accuracy = job.test_accuracy(checkpoint, best.config, data) if checkpoint is not None else None
+    pick = model_pick(results, frame, searcher, epochs)
+    if pick is not None:
+        picked = results[pick]
+        pick = {"trial": int(frame.loc[pick, "trial"]), BEST: float(frame.loc[pick, BEST]),
+                "test_accuracy": float(job.test_accuracy(picked.get_best_checkpoint(METRIC, MODE), picked.config,
+                                                         data))}
     return {
         "job": job.name, "searcher": searcher_name, "trials": len(frame),
         "failed_trials": int((frame["error"] != "").sum()),
@@ -106,10 +118,28 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
         "test_accuracy": None if test_accuracy is None else float(test_accuracy),
         "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
         "checkpoint": checkpoint.path if checkpoint is not None else None,
+        "model_pick": pick,
         "data": data.describe(),
         "wall_seconds": round(seconds, 1),
         "searcher_seconds": None if searcher_seconds is None else round(searcher_seconds, 3),
     }
+
+
+def model_pick(results, frame: pd.DataFrame, searcher, epochs: int | None) -> int | None:
+    """The row of the trial whose config the searcher's model predicts best at ``epochs``, among the
+    trials trained that far: the GP's estimate pools every trial's results, so its pick is less
+    exposed than the highest validation score to luck in one small validation split (the winner's
+    curse). None without a model or such a trial."""
+    if searcher is None or not hasattr(searcher, "predict") or epochs is None:
+        return None
+    full = frame.index[(frame["epochs_run"] >= epochs) & frame[BEST].notna()]
+    if len(full) == 0:
+        return None
+    try:
+        mean, _ = searcher.predict([results[int(i)].config for i in full])
+    except ValueError:  # a model with too few observations to fit
+        return None
+    return int(full[int(np.argmax(mean) if MODE == "max" else np.argmin(mean))])
 
 
 def write_reports(run_dir: Path, results, frame: pd.DataFrame, summary: dict, *, epochs: int) -> None:
@@ -137,6 +167,13 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 
         test = summary["test_accuracy"]
         print(f"Best {METRIC}: {summary[BEST]:.4f}   test accuracy: "
               + ("no checkpoint to test" if test is None else f"{test:.4f}"))
+        pick = summary.get("model_pick")
+        if pick:
+            print(f"The GP's pick (the best predicted of the trials trained to the end): trial {pick['trial']}, "
+                  f"{METRIC} {pick[BEST]:.4f}, test accuracy {pick['test_accuracy']:.4f}")
+    cut = int(frame["cut_by_budget"].sum())
+    if cut:
+        print(f"{cut} trial(s) created but stopped by the time budget before their first epoch")
     if summary["failed_trials"]:
         failed = frame[frame["error"] != ""]
         print(f"{len(failed)} trial(s) failed or gave no usable {METRIC}:")

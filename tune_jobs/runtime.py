@@ -39,6 +39,14 @@ def start_ray(*, verbose: bool = False) -> None:
     ray.init(include_dashboard=False, logging_level=level, logging_config=workers, _node_ip_address=_LOOPBACK)
 
 
+def disconnect() -> None:
+    """Leave Ray (and stop the one this process started) if connected."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
 def quiet_console(verbose: bool) -> None:
     """Unless ``verbose``: Tune's own trial tables and banners off (``console.Progress`` reports instead),
     and Ray's notice that token authentication is on (ours is on by design) not repeated."""
@@ -74,19 +82,54 @@ def largest_node(nodes: list[dict]) -> dict[str, float]:
     return most
 
 
-def check_resources(options: SweepOptions, nodes: list[dict], *, joined: bool) -> None:
-    """Refuse a sweep whose trials no node can hold (a Ray started here), or warn (a joined cluster,
-    which an autoscaler may grow). ``nodes`` as ``ray.nodes()`` lists them."""
+def check_resources(options: SweepOptions, nodes: list[dict], *, joined: bool,
+                    node_types: dict[str, dict[str, float]] | None = None) -> None:
+    """Refuse a sweep whose trials no node can hold; on a joined cluster, an autoscaler may add one:
+    with its ``node_types`` known (``autoscaler_node_types``), refuse when none of them can hold a
+    trial and otherwise name those that can; without, warn. ``nodes`` as ``ray.nodes()`` lists them."""
     most = largest_node(nodes)
     wants = [("GPU", options.gpus_per_trial, "--gpus-per-trial"), ("CPU", options.cpus_per_trial, "--cpus-per-trial")]
     for resource, per_trial, flag in wants:
         have = most.get(resource, 0.0)
-        if per_trial > have:
-            message = f"{flag} {per_trial:g}: the largest node of the Ray cluster has {have:g} {resource}s"
-            if not joined:
-                raise SystemExit(f"{message}; lower {flag} or run on a cluster with nodes that have them")
+        if per_trial <= have:
+            continue
+        message = f"{flag} {per_trial:g}: the largest node of the Ray cluster has {have:g} {resource}s"
+        if not joined:
+            raise SystemExit(f"{message}; lower {flag} or run on a cluster with nodes that have them")
+        if node_types is None:
             print(f"warning: {message}; trials wait until the autoscaler adds a node with enough {resource}s",
                   flush=True)
+            continue
+        fits = {name: r for name, r in node_types.items() if r.get(resource, 0.0) >= per_trial}
+        listed = ", ".join(f"{name} ({_describe(r)})" for name, r in node_types.items())
+        if not fits:
+            raise SystemExit(f"{message}, and none of the autoscaler's node types has enough: {listed}")
+        print(f"warning: {message}; trials wait until the autoscaler adds one of its node types "
+              f"{', '.join(fits)} ({resource}s per node: "
+              + ", ".join(f"{r.get(resource, 0.0):g}" for r in fits.values()) + ")", flush=True)
+
+
+BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"  # the cluster YAML `ray up` leaves on the head node
+
+
+def autoscaler_node_types(path: str | Path = BOOTSTRAP_CONFIG) -> dict[str, dict[str, float]] | None:
+    """The worker node types an autoscaler may add and each one's resources, from the cluster YAML
+    that ``ray up`` puts on the head node (where ``ray job submit`` runs the driver), its resources
+    filled in from the instance types; None where there is no such file."""
+    import yaml
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return None
+    config = yaml.safe_load(file.read_text()) or {}
+    types = config.get("available_node_types") or {}
+    head = config.get("head_node_type")
+    return {name: {k: float(v) for k, v in (spec.get("resources") or {}).items()}
+            for name, spec in types.items() if name != head and spec.get("max_workers", 1) > 0}
+
+
+def _describe(resources: dict[str, float]) -> str:
+    return ", ".join(f"{v:g} {k}" for k, v in resources.items() if k in ("CPU", "GPU")) or "no CPUs or GPUs listed"
 
 
 def prepare_storage(options: SweepOptions) -> None:
@@ -120,5 +163,6 @@ def start(options: SweepOptions, *, verbose: bool = False) -> None:
     import ray
 
     start_ray(verbose=verbose)
-    check_resources(options, ray.nodes(), joined=joined_cluster())
+    joined = joined_cluster()
+    check_resources(options, ray.nodes(), joined=joined, node_types=autoscaler_node_types() if joined else None)
     claim_run_dir(options)

@@ -4,7 +4,7 @@
     trace = simulate(MFHartmann(6), "mf-gp+asha", seed=0, workers=2, budget=50 * 32)
 
 A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
-``mf-gp-racq``, ``mf-gp-rung``, ``gp`` (final results only), ``random``,
+``mf-gp-racq``, ``mf-gp-rung``, ``mf-gp-trend``, ``gp`` (final results only), ``random``,
 ``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
 """
 
@@ -28,6 +28,7 @@ def make_searcher(name: str, problem, seed: int):
         "mf-gp": lambda: GPEISearcher(seed=seed, **target),
         "mf-gp-racq": lambda: GPEISearcher(seed=seed, fidelity_acquisition="r_acq", **target),
         "mf-gp-rung": lambda: GPEISearcher(seed=seed, fidelity_model="rung", **target),
+        "mf-gp-trend": lambda: GPEISearcher(seed=seed, fidelity_model="joint_trend", **target),
         "gp": lambda: GPEISearcher(seed=seed, fidelity_attr=None),
         "random": lambda: peers.RandomSearcher(seed=seed),
         "tpe": lambda: peers.optuna("tpe")(seed),
@@ -66,6 +67,7 @@ class Trace:
     seconds: np.ndarray  # (k,) simulated wall seconds at that moment
     trials: int
     suggest_seconds: float
+    configs: list[dict]  # every config started, in order
 
 
 class _Sweep:
@@ -76,7 +78,7 @@ class _Sweep:
         self.searcher, self.scheduler = make_method(method, problem, seed)
         self.clock, self.spent, self.started, self.suggest_seconds = 0.0, 0, 0, 0.0
         self.events: list = []  # (finish time, order, trial), a heap
-        self.best, self.trace = None, []
+        self.best, self.trace, self.configs = None, [], []
 
     def start_trial(self) -> None:
         tick = time.perf_counter()
@@ -84,6 +86,7 @@ class _Sweep:
         self.suggest_seconds += time.perf_counter() - tick
         if isinstance(config, dict):  # None or FINISHED: this worker idles
             trial = _Trial(str(self.started), config)
+            self.configs.append(config)
             self.started += 1
             if self.scheduler is not None:
                 self.scheduler.on_trial_add(None, trial)
@@ -129,4 +132,4 @@ def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> T
         else:
             sweep.start_epoch(trial)
     epochs, scores, seconds = (np.array(column) for column in zip(*sweep.trace, strict=True))
-    return Trace(epochs, scores, seconds, sweep.started, sweep.suggest_seconds)
+    return Trace(epochs, scores, seconds, sweep.started, sweep.suggest_seconds, sweep.configs)

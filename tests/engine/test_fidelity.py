@@ -70,3 +70,22 @@ def test_multi_fidelity_suggestions_are_new_and_the_model_ranks_by_the_target():
     model = engine.current_model()
     mean = model.predict(np.array([[0.3, 0.3], [0.95, 0.95]]))[0]
     assert mean[0] > mean[1]
+
+
+def test_the_trend_model_takes_a_learning_curve_trend_out_and_leaves_the_target_rows_as_they_are():
+    def engine_with(model):
+        engine = BOEngine(SPACE, seed=0, options=EngineOptions(max_fidelity=8, fidelity_model=model))
+        rng = np.random.default_rng(3)
+        for i in range(8):
+            u = rng.random(2)
+            for r in range(1, 9 if i % 2 == 0 else 3):  # curves that rise by 2 from epoch 1 to epoch 8
+                engine.observe_partial(str(i), u, r, float(u[0]) + 2.0 * encode_fidelity(r, 8))
+        return engine
+
+    (X, y), (X_trend, y_trend) = engine_with("joint")._training_data(), engine_with("joint_trend")._training_data()
+    np.testing.assert_array_equal(X, X_trend)
+    target = X[:, -1] == 1.0
+    np.testing.assert_allclose(y_trend[target], y[target])  # the trend is zero at the target fidelity
+    slope = np.polyfit(1.0 - X[:, -1], y_trend, 1)[0]
+    assert abs(slope) < 1e-9 < abs(np.polyfit(1.0 - X[:, -1], y, 1)[0])
+    assert engine_with("joint_trend").propose() is not None

@@ -56,6 +56,10 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
     frame = pd.read_csv(tmp_path / "asha" / "trials.csv")
     assert len(frame) == 6
     assert (frame["epochs_run"] < 4).any(), frame[["trial", "epochs_run"]]
+    pick = json.loads((tmp_path / "asha" / "best.json").read_text())["model_pick"]
+    picked = frame.set_index("trial").loc[pick["trial"]]
+    assert picked["epochs_run"] == 4 and pick["best_val_accuracy"] == picked["best_val_accuracy"]
+    assert 0.0 < pick["test_accuracy"] <= 1.0
     state = _searcher_state(tmp_path / "asha")
     assert state["_n_observations"] == 6 and not state["_failures"]
     # Each trial is in the model at the epoch it reached, a stopped one never as a finished run.

@@ -1,6 +1,8 @@
 """The multi-fidelity benchmark: MF-Hartmann as defined, learning-curve tables written and replayed, the
 simulated clock and Ray's own ASHA deciding, side by side."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,6 +51,7 @@ def test_a_table_is_written_from_a_real_tuner_and_replayed(ray_session, tmp_path
     for i, config in enumerate(configs):  # each table config answers for itself
         assert replay.value(config, 2) == pytest.approx(table.query(f"config_id == {i} and epoch == 2")
                                                          ["val_accuracy"].item())
+    assert replay.distinct(configs + configs[:1]) == 3
 
 
 def test_the_command_writes_its_summary(tmp_path):
@@ -58,3 +61,10 @@ def test_the_command_writes_its_summary(tmp_path):
     assert all(m in summary for m in ("gp+fifo", "random+asha"))
     runs = pd.read_csv(tmp_path / "mf_runs.csv")
     assert len(runs) == 2 * 3 and runs["final"].notna().all() and (runs["budget_epochs"] == 8 * 32).all()
+    assert (runs["distinct"] == runs["trials"]).all()  # MF-Hartmann is continuous: every config its own
+
+
+def test_suggest_timing_over_seeds(capsys):
+    assert mf_benchmark.main(["--timing", "30", "--timing-seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"with 30 per-epoch results in, 2 seed\(s\): median [\d.]+ s \[[\d.]+, [\d.]+\]", out), out
