@@ -49,6 +49,25 @@ def optuna(sampler: str) -> Callable[[int], Searcher]:
     return make
 
 
+def without_log_steps(space: dict) -> dict:
+    """``space`` with each quantised log-scale integer (``qlograndint``) as a choice of its values:
+    Optuna refuses a step with ``log=True`` and ConfigSpace 1.x has no ``q``, so TPE and BOHB get
+    the same values as categories (their order lost)."""
+    from ray import tune
+    from ray.tune.search.sample import Integer, LogUniform, Quantized
+
+    def convert(domain):
+        if isinstance(domain, dict):
+            return {key: convert(value) for key, value in domain.items()}
+        sampler = getattr(domain, "sampler", None)
+        if isinstance(domain, Integer) and isinstance(sampler, Quantized) and isinstance(sampler.sampler, LogUniform):
+            q = int(sampler.q)
+            return tune.choice(list(range(-(-domain.lower // q) * q, domain.upper + 1, q)))
+        return domain
+
+    return convert(space)
+
+
 def ax(seed: int) -> Searcher:
     import ax.api  # noqa: F401 - creates Ax's loggers, each with its own level
 

@@ -35,7 +35,8 @@ def make_searcher(name: str, problem, seed: int):
         "bohb": lambda: peers.bohb(seed),
     }
     searcher = makers[name]()
-    searcher.set_search_properties(problem.metric, problem.mode, problem.space)
+    space = peers.without_log_steps(problem.space) if name in ("tpe", "bohb") else problem.space
+    searcher.set_search_properties(problem.metric, problem.mode, space)
     return searcher
 
 

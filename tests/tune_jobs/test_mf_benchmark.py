@@ -68,3 +68,15 @@ def test_suggest_timing_over_seeds(capsys):
     assert mf_benchmark.main(["--timing", "30", "--timing-seeds", "2"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"with 30 per-epoch results in, 2 seed\(s\): median [\d.]+ s \[[\d.]+, [\d.]+\]", out), out
+
+
+def test_tpe_searches_a_quantised_log_integer_as_a_choice_of_its_values():
+    from ray import tune
+
+    from tune_jobs import peers
+
+    space = peers.without_log_steps({"units": tune.qlograndint(32, 256, 32), "nested": {"x": tune.uniform(0, 1)}})
+    assert space["units"].categories == [32, 64, 96, 128, 160, 192, 224, 256]
+    searcher = peers.optuna("tpe")(0)
+    assert searcher.set_search_properties("val_accuracy", "max", space)
+    assert searcher.suggest("t0")["units"] in space["units"].categories
