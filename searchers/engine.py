@@ -45,7 +45,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import gp
 from .acquisition import ACQUISITIONS
-from .fidelity import AtFidelity, LearningCurves, encode_fidelity
+from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_trend
 from .optimize import AcquisitionFunction, OptimizeOptions, maximize_acquisition
 from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
@@ -280,7 +280,7 @@ class BOEngine:
             t = encode_fidelity(r, self.max_fidelity) if self.multi_fidelity else None
             X = np.vstack([self._rows(self.X, 1.0 if t is not None else None), self._rows(U, t)])
             if t is not None and self.options.fidelity_model == "joint_trend":
-                y = y - _trend(1.0 - X[:, -1], y)
+                y = y - fidelity_trend(X[:, -1], y)
         if self.options.failed_trials == "worst" and len(self.failed):
             failed = self._rows(self.failed, 1.0 if t is not None else None)
             return np.vstack([X, failed]), np.concatenate([y, np.full(len(self.failed), y.min())])
@@ -321,10 +321,3 @@ class BOEngine:
         if U is None:
             return np.empty((0, self.space.dim))
         return self.space.snap(np.asarray(U, dtype=float).reshape(-1, self.space.dim))
-
-
-def _trend(s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``b * s`` with ``b`` the least-squares slope of ``y ~ a + b s``: ``s = 1 - t`` is 0 at the target."""
-    A = np.column_stack([np.ones_like(s), s])
-    (_, slope), *_ = np.linalg.lstsq(A, y, rcond=None)
-    return slope * s

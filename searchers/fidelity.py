@@ -43,6 +43,14 @@ def encode_fidelity(r: np.ndarray | float, r_max: float) -> np.ndarray:
     return np.clip(np.log(np.maximum(r, 1.0)) / math.log(r_max), 0.0, 1.0)
 
 
+def fidelity_trend(t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``b (1 - t)`` with ``b`` the least-squares slope of ``y ~ a + b (1 - t)``: a learning-curve
+    trend, zero at the target fidelity ``t = 1``."""
+    s = 1.0 - t
+    (_, slope), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(s), s]), y, rcond=None)
+    return slope * s
+
+
 @dataclass
 class LearningCurves:
     """Each running or stopped trial's config and its results by fidelity (only the kept ones)."""

@@ -66,9 +66,12 @@ class Trace:
     epochs: np.ndarray  # (k,) epochs spent when each new best score was found
     scores: np.ndarray  # (k,) that score (a regret to minimise, or an accuracy to maximise)
     seconds: np.ndarray  # (k,) simulated wall seconds at that moment
-    trials: int
     suggest_seconds: float
     configs: list[dict]  # every config started, in order
+
+    @property
+    def trials(self) -> int:
+        return len(self.configs)
 
 
 class _Sweep:
@@ -77,18 +80,18 @@ class _Sweep:
     def __init__(self, problem, method: str, seed: int):
         self.problem = problem
         self.searcher, self.scheduler = make_method(method, problem, seed)
-        self.clock, self.spent, self.started, self.suggest_seconds = 0.0, 0, 0, 0.0
+        self.clock, self.spent, self.suggest_seconds = 0.0, 0, 0.0
         self.events: list = []  # (finish time, order, trial), a heap
         self.best, self.trace, self.configs = None, [], []
 
     def start_trial(self) -> None:
         tick = time.perf_counter()
-        config = self.searcher.suggest(str(self.started))
+        trial_id = str(len(self.configs))
+        config = self.searcher.suggest(trial_id)
         self.suggest_seconds += time.perf_counter() - tick
         if isinstance(config, dict):  # None or FINISHED: this worker idles
-            trial = _Trial(str(self.started), config)
+            trial = _Trial(trial_id, config)
             self.configs.append(config)
-            self.started += 1
             if self.scheduler is not None:
                 self.scheduler.on_trial_add(None, trial)
             self.start_epoch(trial)
@@ -133,4 +136,4 @@ def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> T
         else:
             sweep.start_epoch(trial)
     epochs, scores, seconds = (np.array(column) for column in zip(*sweep.trace, strict=True))
-    return Trace(epochs, scores, seconds, sweep.started, sweep.suggest_seconds, sweep.configs)
+    return Trace(epochs, scores, seconds, sweep.suggest_seconds, sweep.configs)
