@@ -44,9 +44,10 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from . import gp
-from .acquisition import ACQUISITIONS
+from .acquisition import ACQUISITIONS, log_ei
+from .averaging import Mixture, sample_params
 from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_trend
-from .optimize import AcquisitionFunction, OptimizeOptions, maximize_acquisition
+from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, OptimizeOptions, maximize_acquisition
 from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
 
@@ -75,6 +76,12 @@ class EngineOptions:
     # 3 of 4 benchmark cells with failing regions, see tune_jobs.problems.FAILING_PROBLEMS).
     failed_trials: str = "worst"
     warp_outputs: bool = True  # Yeo-Johnson on the targets, see gp.OutputScaling
+    # Average the model and the acquisition over this many posterior samples of the GP's
+    # hyperparameters (searchers.averaging); 0: one maximum-a-posteriori fit. Above `average_until`
+    # GP rows the samples' cost (each a Cholesky per sweep) gives way to the MAP fit, which the
+    # data pin down by then anyway.
+    hyper_samples: int = 8
+    average_until: int = 100
     n_starts: int = 3
     restart_every: int = 5
     refit_all_until: int = 150
@@ -104,6 +111,8 @@ class EngineOptions:
             raise ValueError(f"unknown fidelity_model {self.fidelity_model!r}; choose one of {FIDELITY_MODELS}")
         if self.max_fidelity is not None and not self.max_fidelity >= 1:
             raise ValueError(f"max_fidelity must be at least 1, got {self.max_fidelity}")
+        if self.hyper_samples < 0:
+            raise ValueError(f"hyper_samples must be 0 (MAP) or more, got {self.hyper_samples}")
         if self.n_initial is not None and self.n_initial < 1:
             raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")
 
@@ -195,27 +204,50 @@ class BOEngine:
             return self.initial_point(exclude)
         t = self._acquisition_fidelity()
         model = self.refit(pending, t)
-        best, top = self._incumbents(model, pending) if t is None else self._incumbents_at(model, t, pending)
-        acquisition = AcquisitionFunction(model if t is None else AtFidelity(model, t),
-                                          ACQUISITIONS[self.options.acquisition], best)
+        acquisition, top = self._acquisition(model, t, pending)
         u = maximize_acquisition(acquisition, self.space, rng=self.rng, incumbents=top, exclude=exclude,
                                  options=self.options.optimize)
         return u if u is not None else self.initial_point(exclude)
 
-    def _incumbents(self, model: gp.Posterior, pending: np.ndarray) -> tuple[float, np.ndarray]:
-        """EI's incumbent and the configs whose neighbourhoods the optimiser searches first: the best
-        target the GP was given, pending fantasies included (a believed value above the best observed
-        one would otherwise leave EI = mean - best > 0 at the pending point itself), and the best tenth."""
-        U, _, y_partial = self.curves.rows(self.space.dim)
-        X, y = np.vstack([self.X, U]), np.concatenate([self.y, y_partial])
-        return float(model.y.max()), X[np.argsort(-y)[: max(1, min(10, len(y) // 4))]]
+    def _acquisition(self, model: gp.Posterior | Mixture, t: float | None,
+                     pending: np.ndarray) -> tuple[Acquisition, np.ndarray]:
+        """The acquisition over configs (at fidelity ``t`` when multi-fidelity), each component of a
+        mixture with its own incumbent, and the configs whose neighbourhoods the optimiser searches first."""
+        rule = ACQUISITIONS[self.options.acquisition]
+        if t is None:
+            bests = [self._incumbent(c) for c in _components(model)]
+            U, _, y_partial = self.curves.rows(self.space.dim)
+            X, y = np.vstack([self.X, U]), np.concatenate([self.y, y_partial])
+        else:
+            X = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
+            bests = [self._incumbent_at(c, t, X) for c in _components(model)]
+            y = AtFidelity(model, t).predict(X)[0]
+            model = AtFidelity(model, t)
+        top = X[np.argsort(-y)[: max(1, min(10, len(y) // 4))]]  # the best tenth
+        if isinstance(_unwrapped(model), Mixture):
+            return AveragedAcquisition(model, rule, np.array(bests), log_values=rule is log_ei), top
+        return AcquisitionFunction(model, rule, bests[0]), top
 
-    def _incumbents_at(self, model: gp.Posterior, t: float, pending: np.ndarray) -> tuple[float, np.ndarray]:
-        """As ``_incumbents`` at fidelity ``t``: the best posterior mean there among every config tried
-        or pending, since few configs have a result at ``t`` itself."""
-        configs = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
-        means = AtFidelity(model, t).predict(configs)[0]
-        return float(means.max()), configs[np.argsort(-means)[: max(1, min(10, len(configs) // 4))]]
+    @staticmethod
+    def _incumbent(model: gp.Posterior) -> float:
+        """EI's incumbent: the best target the GP was given, pending fantasies included (a believed
+        value above the best observed one would otherwise leave EI = mean - best > 0 at the pending
+        point itself)."""
+        return float(model.y.max())
+
+    @staticmethod
+    def _incumbent_at(model: gp.Posterior, t: float, configs: np.ndarray) -> float:
+        """As ``_incumbent`` at fidelity ``t``: the best posterior mean there among ``configs`` (every
+        config tried or pending), since few configs have a result at ``t`` itself."""
+        return float(AtFidelity(model, t).predict(configs)[0].max())
+
+    def acquisition(self, U: np.ndarray, pending: np.ndarray | None = None) -> np.ndarray:
+        """``(m,)`` the acquisition at ``U: (m, d)`` as ``propose`` would maximise it now; the engine's
+        state is not advanced."""
+        pending = self._snapped(pending)
+        t = self._acquisition_fidelity()
+        acquisition, _ = self._acquisition(self._current(pending, t), t, pending)
+        return acquisition(self._snapped(U))
 
     def _acquisition_fidelity(self) -> float | None:
         """Where EI is measured, as ``t`` in [0, 1]; None when the engine is single-fidelity."""
@@ -237,33 +269,48 @@ class BOEngine:
         settled = n > 2 * self.n_initial and self.n_fits % self.options.restart_every != 0
         post = self._fit(rng=self.rng, n_starts=1 if settled else self.options.n_starts, refit=refit)
         if refit:
-            self.params, self.n_at_fit = post.params, n
-        return condition_on_pending(post, self._rows(self._snapped(pending), t), self.options.pending_strategy)
+            # Averaging: the hyperparameter chain carries on from its last sample next time.
+            self.params, self.n_at_fit = _components(post)[-1].params, n
+        return self._with_pending(post, pending, t)
 
-    def current_model(self, pending: np.ndarray | None = None) -> gp.Posterior:
-        """The GP on the observations as they are now (and ``pending``, as ``propose`` treats them),
-        for inspection: the engine's state is not advanced.
+    def current_model(self, pending: np.ndarray | None = None) -> gp.Posterior | Mixture:
+        """The GP (a mixture, when averaging) on the observations as they are now (and ``pending``,
+        as ``propose`` treats them), for inspection: the engine's state is not advanced.
 
         Uses the last fitted hyperparameters if they were fitted on every current
         observation, else fits afresh with a private random stream.
         """
+        t = 1.0 if self._fidelity_model == "joint" else None
+        post = self._current(self._snapped(pending), t)
+        return post if t is None else AtFidelity(post, t)
+
+    def _current(self, pending: np.ndarray, t: float | None) -> gp.Posterior | Mixture:
         n = len(self.y) + len(self.curves)
         if n < 2:
             raise ValueError(f"the GP needs at least 2 observations, it has {n}")
         current = self.params is not None and self.n_at_fit == n
         post = self._fit(rng=np.random.default_rng(self.seed), n_starts=self.options.n_starts, refit=not current)
-        t = 1.0 if self._fidelity_model == "joint" else None
-        post = condition_on_pending(post, self._rows(self._snapped(pending), t), self.options.pending_strategy)
-        return post if t is None else AtFidelity(post, t)
+        return self._with_pending(post, pending, t)
 
-    def _fit(self, *, rng: np.random.Generator, n_starts: int, refit: bool) -> gp.Posterior:
+    def _with_pending(self, post: gp.Posterior | Mixture, pending: np.ndarray | None,
+                      t: float | None) -> gp.Posterior | Mixture:
+        return condition_on_pending(post, self._rows(self._snapped(pending), t), self.options.pending_strategy)
+
+    def _fit(self, *, rng: np.random.Generator, n_starts: int, refit: bool) -> gp.Posterior | Mixture:
+        """The MAP fit, or with ``hyper_samples`` the mixture over posterior samples of the
+        hyperparameters, drawn by a chain that starts from the last state (a MAP fit the first time)."""
         X, y = self._training_data()
         cat = self.space.categorical_mask
         if X.shape[1] > self.space.dim:
             cat = np.append(cat, False)  # the fidelity coordinate is ordinal
         warm = self.params if self.params is not None and len(self.params.lengthscales) == X.shape[1] else None
-        return gp.fit(X, y, cat, rng=rng, warm_start=warm, n_starts=n_starts,
-                      fit_subset=self.options.fit_subset, refit=refit or warm is None, warp=self.options.warp_outputs)
+        averaging = self.options.hyper_samples > 0 and len(y) <= self.options.average_until
+        post = gp.fit(X, y, cat, rng=rng, warm_start=warm, n_starts=n_starts, fit_subset=self.options.fit_subset,
+                      refit=warm is None or (refit and not averaging), warp=self.options.warp_outputs)
+        if not averaging:
+            return post
+        samples = sample_params(post.X, post.y, cat, post.params, n_samples=self.options.hyper_samples, rng=rng)
+        return Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling)
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
         """Full-fidelity observations, the kept partial ones (with a fidelity coordinate when they
@@ -321,3 +368,11 @@ class BOEngine:
         if U is None:
             return np.empty((0, self.space.dim))
         return self.space.snap(np.asarray(U, dtype=float).reshape(-1, self.space.dim))
+
+
+def _components(model: gp.Posterior | Mixture) -> tuple[gp.Posterior, ...]:
+    return model.components if isinstance(model, Mixture) else (model,)
+
+
+def _unwrapped(model):
+    return model.posterior if isinstance(model, AtFidelity) else model

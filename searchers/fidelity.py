@@ -126,3 +126,12 @@ class AtFidelity:
             return out
         mean, var, dmean, dvar = out
         return mean, var, dmean[:, :-1], dvar[:, :-1]
+
+    def predict_each(self, U: np.ndarray, *, grad: bool = False):
+        """``predict`` for each component of a mixture (see ``averaging.Mixture.predict_each``)."""
+        rows = np.hstack([U, np.full((len(U), 1), self.t)])
+        out = self.posterior.predict_each(rows, grad=grad)
+        if not grad:
+            return out
+        mean, var, dmean, dvar = out
+        return mean, var, dmean[..., :-1], dvar[..., :-1]

@@ -61,8 +61,45 @@ class AcquisitionFunction:
         return value, grad
 
 
+@dataclass(frozen=True)
+class AveragedAcquisition:
+    """The acquisition averaged over the components of a hyperparameter mixture (see
+    ``searchers.averaging``), each with its own incumbent ``bests: (S,)``. With ``log_values``
+    (log EI) the components' values are averaged in their natural scale and the result is its
+    log: ``log mean_s exp(a_s)``, computed stably."""
+
+    mixture: object  # averaging.Mixture, or a fidelity.AtFidelity of one: anything with predict_each
+    rule: AcquisitionRule
+    bests: np.ndarray  # (S,)
+    log_values: bool = True
+
+    def __call__(self, U: np.ndarray) -> np.ndarray:
+        means, variances = self.mixture.predict_each(U)  # (S, m) each
+        values = self.rule(means, np.sqrt(variances), self.bests[:, None])[0]
+        return _log_mean_exp(values) if self.log_values else values.mean(axis=0)
+
+    def with_grad(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        means, variances, dmeans, dvars = self.mixture.predict_each(U, grad=True)
+        stds = np.sqrt(variances)
+        values, d_mean, d_std = self.rule(means, stds, self.bests[:, None])  # (S, m) each
+        grads = d_mean[:, :, None] * dmeans + (d_std / (2.0 * stds))[:, :, None] * dvars  # (S, m, d)
+        if not self.log_values:
+            return values.mean(axis=0), grads.mean(axis=0)
+        value = _log_mean_exp(values)
+        weights = np.exp(values - value[None, :] - np.log(len(values)))  # d value / d values_s
+        return value, np.einsum("sm,smd->md", weights, grads)
+
+
+def _log_mean_exp(values: np.ndarray) -> np.ndarray:
+    top = values.max(axis=0)
+    return top + np.log(np.mean(np.exp(values - top[None, :]), axis=0))
+
+
+Acquisition = AcquisitionFunction | AveragedAcquisition
+
+
 def maximize_acquisition(
-    acquisition: AcquisitionFunction,
+    acquisition: Acquisition,
     space: SearchSpace,
     *,
     rng: np.random.Generator,
@@ -92,7 +129,7 @@ def maximize_acquisition(
     return None
 
 
-def _chunked(acquisition: AcquisitionFunction, U: np.ndarray, size: int = 512) -> np.ndarray:
+def _chunked(acquisition: Acquisition, U: np.ndarray, size: int = 512) -> np.ndarray:
     return np.concatenate([acquisition(U[i : i + size]) for i in range(0, len(U), size)])
 
 
@@ -110,7 +147,7 @@ def _perturb(space: SearchSpace, centres: np.ndarray, n: int, scale: float, rng:
 
 
 def _refine(
-    acquisition: AcquisitionFunction, space: SearchSpace, starts: np.ndarray, exclude: np.ndarray,
+    acquisition: Acquisition, space: SearchSpace, starts: np.ndarray, exclude: np.ndarray,
     options: OptimizeOptions,
 ) -> np.ndarray:
     """Coordinate ascent from each row of ``starts: (k, d)``; returns the ``(k, d)`` end points.
@@ -134,7 +171,7 @@ def _refine(
 
 
 def _ascend_continuous(
-    acquisition: AcquisitionFunction, space: SearchSpace, points: np.ndarray, max_iter: int
+    acquisition: Acquisition, space: SearchSpace, points: np.ndarray, max_iter: int
 ) -> np.ndarray:
     free = np.flatnonzero(space.continuous_mask)
     if len(free) == 0:
@@ -159,7 +196,7 @@ def _ascend_continuous(
 
 
 def _ascend_discrete(
-    acquisition: AcquisitionFunction, space: SearchSpace, u: np.ndarray, exclude: np.ndarray, radius: int
+    acquisition: Acquisition, space: SearchSpace, u: np.ndarray, exclude: np.ndarray, radius: int
 ) -> np.ndarray:
     """Best single-coordinate moves among grid neighbours and categories, repeated until none improves."""
     value = float(acquisition(u[None])[0])

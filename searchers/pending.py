@@ -22,16 +22,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from .averaging import Mixture
 from .gp import NOISE_FLOOR, Posterior
 
 STRATEGIES = ("believer", "liar_worst", "liar_mean")
 DEFAULT_STRATEGY = "believer"
 
 
-def condition_on_pending(posterior: Posterior, X_pending: np.ndarray, strategy: str = DEFAULT_STRATEGY) -> Posterior:
-    """A posterior that treats ``X_pending`` as observed, per ``strategy``."""
+def condition_on_pending(posterior: Posterior | Mixture, X_pending: np.ndarray,
+                         strategy: str = DEFAULT_STRATEGY) -> Posterior | Mixture:
+    """A posterior that treats ``X_pending`` as observed, per ``strategy``; a mixture's
+    components each believe their own values."""
     if len(X_pending) == 0:
         return posterior
+    if isinstance(posterior, Mixture):
+        return posterior.map(lambda component: condition_on_pending(component, X_pending, strategy))
     if strategy == "believer":
         fake = posterior.predict(X_pending)[0]
     elif strategy == "liar_worst":

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from ray.tune.search import Searcher
 
-from .acquisition import ACQUISITIONS
+from . import calibration
 from .base import SpaceSearcher, metric_value
 from .engine import BOEngine, EngineOptions
 from .space import SearchSpace
@@ -97,11 +97,25 @@ class GPEISearcher(SpaceSearcher):
         mean, std = post.to_units(*post.predict(self._encode_all(configs)))
         return self._maximised(mean), std
 
+    def predict_interval(self, configs: Mapping[str, Any] | Sequence[Mapping[str, Any]], level: float = 0.95,
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """The central ``level`` predictive interval ``(lower, upper)`` of the metric a trial at each
+        config would report (the model's noise included; averaged over the hyperparameter samples),
+        each ``(m,)``. Its measured coverage: docs/benchmark/README.md."""
+        lower, upper = calibration.interval(self._model(), self._encode_all(configs), level)
+        return (lower, upper) if self._mode == "max" else (-upper, -lower)
+
+    def log_density(self, configs: Mapping[str, Any] | Sequence[Mapping[str, Any]], values: Sequence[float],
+                    ) -> np.ndarray:
+        """``(m,)`` the log predictive density of ``values`` of the metric at ``configs``."""
+        return calibration.log_density(self._model(), self._encode_all(configs),
+                                       self._maximised(np.asarray(values, dtype=float)))
+
     def acquisition(self, configs: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> np.ndarray:
         """The acquisition (log EI by default) at ``configs``, with running trials treated as the searcher does."""
-        post = self._model(self._pending())
-        mean, var = post.predict(self._encode_all(configs))
-        return ACQUISITIONS[self._options.acquisition](mean, np.sqrt(var), float(post.y.max()))[0]
+        if self._engine is None:
+            raise RuntimeError("GPEISearcher has no search space yet")
+        return self._engine.acquisition(self._encode_all(configs), self._pending())
 
     def kernel(self) -> dict:
         """Fitted hyperparameters: per-parameter lengthscales (in the unit cube the GP sees: the

@@ -58,6 +58,23 @@ class OutputScaling:
             return self.shift + self.scale * w
         return self.shift + self.scale * _yeojohnson_inverse(self.warped_shift + self.warped_scale * w, self.power)
 
+    def forward(self, y: np.ndarray) -> np.ndarray:
+        """GP units from the targets' own units (any shape): the inverse of ``inverse``."""
+        x = (np.asarray(y, dtype=float) - self.shift) / self.scale
+        if self.power is None:
+            return x
+        return (yeojohnson(x, self.power) - self.warped_shift) / self.warped_scale
+
+    def log_slope(self, y: np.ndarray) -> np.ndarray:
+        """``log dw/dy`` of ``w = forward(y)``: a density in GP units times this slope is one in the
+        targets' units. The Yeo-Johnson slope is ``(1 + x)^(p - 1)`` for ``x >= 0``, ``(1 - x)^(1 - p)`` below."""
+        x = (np.asarray(y, dtype=float) - self.shift) / self.scale
+        log_scale = -np.log(self.scale) * np.ones_like(x)
+        if self.power is None:
+            return log_scale
+        slope = np.where(x >= 0, (self.power - 1.0) * np.log1p(np.abs(x)), (1.0 - self.power) * np.log1p(np.abs(x)))
+        return log_scale + slope - np.log(self.warped_scale)
+
     def to_units(self, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A GP ``(mean, variance)`` as ``(centre, std)`` in the targets' units.
 

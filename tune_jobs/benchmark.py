@@ -33,8 +33,8 @@ from searchers import GPEISearcher
 from searchers.plots import plot_regret_curves
 from searchers.tune_space import from_tune
 
-from . import peers
-from .problems import FAILING_PROBLEMS, PROBLEMS, Problem
+from . import bbob, peers
+from .problems import FAILING_PROBLEMS, PROBLEMS, Problem, problem_named
 
 ALL_PROBLEMS = {**PROBLEMS, **FAILING_PROBLEMS}
 
@@ -42,12 +42,14 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "ax": peers.ax,
     "optuna-gp": peers.optuna("gp"),
     "optuna-tpe": peers.optuna("tpe"),
+    "hebo": peers.hebo,
     "gp": lambda seed: GPEISearcher(seed=seed),
     "gp-believer": lambda seed: GPEISearcher(seed=seed, pending_strategy="believer"),
     "gp-liar_worst": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_worst"),
     "gp-liar_mean": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_mean"),
     "gp-failed_ignore": lambda seed: GPEISearcher(seed=seed, failed_trials="ignore"),
     "gp-no_warp": lambda seed: GPEISearcher(seed=seed, warp_outputs=False),
+    "gp-map": lambda seed: GPEISearcher(seed=seed, hyper_samples=0),
     "random": lambda seed: peers.RandomSearcher(seed=seed),
 }
 
@@ -62,6 +64,7 @@ class Run:
 def run_one(problem: Problem, searcher: Searcher, *, budget: int, batch: int) -> Run:
     """``budget`` evaluations with ``batch`` trials in flight; results return oldest first."""
     searcher.set_search_properties("loss", "min", problem.space)
+    searcher.set_max_concurrency(batch)  # HEBO suggests in batches of this size
     in_flight: list[tuple[str, dict]] = []
     values, seconds, seen = [], [], set()
     duplicates = issued = 0
@@ -86,7 +89,7 @@ def run_one(problem: Problem, searcher: Searcher, *, budget: int, batch: int) ->
 def _cell(name: str, searcher_name: str, batch: int, seed: int, budget: int) -> dict:
     logging.getLogger("searchers").setLevel(logging.ERROR)
     peers.single_threaded()
-    problem = ALL_PROBLEMS[name]
+    problem = problem_named(name)
     run = run_one(problem, SEARCHERS[searcher_name](seed), budget=budget, batch=batch)
     offset = problem.optimum if problem.optimum is not None else 0.0  # unknown: best loss
     row = {
@@ -119,7 +122,7 @@ def plot_regret(runs: pd.DataFrame, out: Path) -> list[Path]:
     paths = []
     for (problem, batch), group in runs.groupby(["problem", "batch"], sort=False):
         curves = {name: np.vstack(g["curve"].to_list()) for name, g in group.groupby("searcher", sort=False)}
-        known = ALL_PROBLEMS[problem].optimum is not None
+        known = problem_named(problem).optimum is not None
         path = out / f"regret_{problem}_batch{batch}.png"
         plot_regret_curves(curves, path, title=f"{problem}, batch {batch}",
                            ylabel="simple regret" if known else "best loss", log=known)
@@ -268,15 +271,16 @@ def main(argv: list[str] | None = None) -> int:
             args.problems = ["branin", "hartmann6"]
         if args.searchers == parser.get_default("searchers"):
             args.searchers = ["gp", "random"]
-    problems = [] if args.problems == ["none"] else args.problems
-    unknown = sorted(set(problems) - set(ALL_PROBLEMS))
+    names = [] if args.problems == ["none"] else bbob.expand(args.problems)
+    unknown = sorted(n for n in set(names) - set(ALL_PROBLEMS) if not bbob.is_bbob(n))
     if unknown:
-        parser.error(f"unknown problem(s) {unknown}; choose from {sorted(ALL_PROBLEMS)}")
+        parser.error(f"unknown problem(s) {unknown}; choose from {sorted(ALL_PROBLEMS)}, bbob_f<1-24>_d<d> "
+                     f"or {sorted(bbob.GROUPS)}")
     if min(args.seeds, args.timing_seeds, args.jobs, *args.batch) < 1 or args.budget < 2:
         parser.error("--seeds, --timing-seeds, --jobs and --batch must be >= 1, --budget >= 2")
     logging.getLogger("searchers").setLevel(logging.ERROR)
     args.out.mkdir(parents=True, exist_ok=True)
-    report = _regret_report(problems, args) if problems else []
+    report = _regret_report(names, args) if names else []
     if args.timing:
         timing = time_suggest(args.timing, args.timing_searchers, seeds=args.timing_seeds)
         timing.to_csv(args.out / "suggest_timing.csv", index=False)

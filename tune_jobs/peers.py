@@ -1,8 +1,9 @@
 """The searchers ours is compared with, as Ray Tune ``Searcher`` objects, for the benchmarks.
 
 Random search (Ray's default, as a Searcher), Optuna's GP and TPE samplers
-through Ray's ``OptunaSearch``, Ax through our ``AxSearcher``, and Ray's
-``TuneBOHB`` (hpbandster); each made single-threaded, as our engine runs.
+through Ray's ``OptunaSearch``, Ax through our ``AxSearcher``, Ray's
+``HEBOSearch`` and ``TuneBOHB`` (hpbandster); each made single-threaded, as
+our engine runs.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def ax(seed: int) -> Searcher:
         if name == "ax" or name.startswith("ax."):
             logging.getLogger(name).setLevel(logging.WARNING)
     return AxSearcher(seed=seed)
+
+
+def hebo(seed: int) -> Searcher:
+    """Ray's HEBOSearch (Cowen-Rivers et al. 2022, the NeurIPS 2020 black-box challenge winner). hebo 0.3.6
+    pins numpy<1.25; it runs beside numpy 2 installed as the README says (``pip install --no-deps``)."""
+    from ray.tune.search.hebo import HEBOSearch
+
+    return HEBOSearch(random_state_seed=seed)
 
 
 def bohb(seed: int) -> Searcher:

@@ -121,3 +121,14 @@ FAILING_PROBLEMS = {
     "branin_fail": _failing(PROBLEMS["branin"], lambda c: c["x1"] > 5.0, "branin_fail"),
     "hartmann6_fail": _failing(PROBLEMS["hartmann6"], lambda c: c["x0"] + c["x1"] > 1.2, "hartmann6_fail"),
 }
+
+
+def problem_named(name: str) -> Problem:
+    """A problem by name: ours (``PROBLEMS``, ``FAILING_PROBLEMS``) or one of the BBOB suite (``tune_jobs.bbob``)."""
+    if name in PROBLEMS:
+        return PROBLEMS[name]
+    if name in FAILING_PROBLEMS:
+        return FAILING_PROBLEMS[name]
+    from . import bbob
+
+    return bbob.problem(name)

@@ -134,3 +134,21 @@ def test_failed_trials_imputed_as_worst_steer_the_search_away_from_where_trials_
 
     worst, ignore = run("worst"), run("ignore")
     assert worst < ignore, (worst, ignore)
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_predictive_intervals_hold_the_observed_values_in_the_metrics_units(mode):
+    searcher = GPEISearcher(seed=0, n_initial=4)
+    assert searcher.set_search_properties("loss", mode, SPACE)
+    for i in range(12):
+        config = searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", {"loss": _loss(config)})
+    configs, values = zip(*searcher.observations(), strict=True)
+    lower, upper = searcher.predict_interval(list(configs), 0.95)
+    assert np.all(lower < upper)
+    assert np.mean((np.array(values) >= lower) & (np.array(values) <= upper)) >= 0.9
+    centre = searcher.predict(list(configs))[0]
+    assert np.all((lower <= centre) & (centre <= upper))
+    dense = searcher.log_density(list(configs), values)
+    far = searcher.log_density(list(configs), np.array(values) + 10.0)
+    assert np.all(np.isfinite(dense)) and np.all(dense > far)

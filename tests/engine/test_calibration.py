@@ -1,0 +1,68 @@
+"""Predictive intervals and densities in the targets' units, through the output warping and mixtures."""
+
+import numpy as np
+import pytest
+from scipy.integrate import trapezoid
+from scipy.stats import norm
+
+from searchers import averaging, calibration, gp
+from searchers.warping import OutputScaling
+
+
+def _data(n=15, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 2))
+    return X, np.exp(3 * X[:, 0]) + X[:, 1]  # a long upper tail: the warp has work to do
+
+
+def test_forward_inverts_inverse_and_log_slope_is_its_derivative():
+    _, y = _data()
+    _, scaling = OutputScaling.fit(y, warp=True)
+    assert scaling.power is not None
+    grid = np.linspace(y.min() - 1, y.max() + 1, 50)
+    np.testing.assert_allclose(scaling.inverse(scaling.forward(grid)), grid, rtol=1e-9, atol=1e-9)
+    h = 1e-6
+    numeric = (scaling.forward(grid + h) - scaling.forward(grid - h)) / (2 * h)
+    np.testing.assert_allclose(scaling.log_slope(grid), np.log(numeric), rtol=1e-6, atol=1e-6)
+
+
+def test_unwarped_interval_is_mean_plus_minus_z_sd_with_the_noise():
+    X, y = _data()
+    post = gp.fit(X, y, np.zeros(2, bool), rng=np.random.default_rng(0), warp=False)
+    U = np.random.default_rng(1).random((5, 2))
+    mean, var = post.predict(U)
+    centre, _ = post.to_units(mean, var)
+    half = post.scaling.scale * norm.ppf(0.975) * np.sqrt(var + post.params.noise_var)
+    lower, upper = calibration.interval(post, U, 0.95)
+    np.testing.assert_allclose(lower, centre - half, rtol=1e-8)
+    np.testing.assert_allclose(upper, centre + half, rtol=1e-8)
+    with pytest.raises(ValueError, match="level"):
+        calibration.interval(post, U, 1.5)
+
+
+def _mixture(warp=True):
+    X, y = _data()
+    z, scaling = OutputScaling.fit(y, warp=warp)
+    cat = np.zeros(2, bool)
+    start = gp.fit_params(X, z, cat, rng=np.random.default_rng(0))
+    draws = averaging.sample_params(X, z, cat, start, n_samples=6, rng=np.random.default_rng(0))
+    return averaging.Mixture.build(X, z, cat, draws, scaling=scaling)
+
+
+def test_mixture_interval_holds_its_mass_and_the_density_integrates_to_one():
+    mixture = _mixture()
+    U = np.array([[0.9, 0.5], [0.2, 0.1]])  # one point in the long tail, one not
+    lower, upper = calibration.interval(mixture, U, 0.9)
+    means, variances = calibration.predictive_each(mixture, U)
+    for i in range(len(U)):
+        w_lo, w_hi = mixture.scaling.forward(np.array([lower[i], upper[i]]))
+        mass = np.mean(norm.cdf(w_hi, means[:, i], np.sqrt(variances[:, i]))
+                       - norm.cdf(w_lo, means[:, i], np.sqrt(variances[:, i])))
+        assert mass == pytest.approx(0.9, abs=1e-6)
+        grid = np.linspace(lower[i] - 20 * (upper[i] - lower[i]), upper[i] + 20 * (upper[i] - lower[i]), 200_001)
+        density = np.exp(calibration.log_density(mixture, np.repeat(U[i:i + 1], len(grid), 0), grid))
+        assert trapezoid(density, grid) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_coverage_counts_the_share_inside():
+    assert calibration.coverage(np.zeros(4), np.ones(4), np.array([0.5, 1.0, 1.5, -0.1])) == 0.5
