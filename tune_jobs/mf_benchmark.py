@@ -14,9 +14,11 @@ hours. A run stops starting epochs when its budget of epochs is spent
 * ``mf-gp+asha``: ``GPEISearcher`` learning from every epoch, with ASHA (the jobs' default);
   ``mf-gp-racq+asha`` the same with EI at MOBSTER's ``r_acq``; ``mf-gp-rung+asha`` a GP on the
   highest well-populated rung's results (BOHB's model, a GP for its KDE); ``mf-gp-trend+asha`` the
-  joint GP with a learning-curve mean (a least-squares trend in the fidelity); ``mf-gp+fifo`` without
-  early stopping;
+  joint GP with a learning-curve mean (a least-squares trend in the fidelity); ``mf-gp-map+asha`` with
+  one MAP fit of the GP's hyperparameters instead of averaging over samples (``hyper_samples=0``);
+  ``mf-gp+fifo`` without early stopping;
 * ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
+  ``gp-map+fifo`` the same with a MAP fit;
 * ``random+asha``; ``tpe+asha`` (Optuna's TPE through Ray's ``OptunaSearch``);
 * ``bohb+asha`` (Ray's ``TuneBOHB``) when hpbandster and ConfigSpace are installed.
 
@@ -42,8 +44,8 @@ from .lc_table import TABLES
 from .mf_problems import LearningCurveTable, MFHartmann
 from .simulate import simulate
 
-METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp+fifo", "gp+fifo",
-           "gp+asha", "random+asha", "tpe+asha", "bohb+asha")
+METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha", "mf-gp+fifo",
+           "gp+fifo", "gp-map+fifo", "gp+asha", "random+asha", "tpe+asha", "bohb+asha")
 
 
 def problems() -> dict:
