@@ -33,7 +33,8 @@ from .space import CategoricalParam, FloatParam, merge_config
 
 def plot_posterior_1d(searcher, param: str, path: str | Path | None = None, *, base: Mapping[str, Any] | None = None,
                       objective: Callable[[dict], float] | None = None, points: int = 200) -> Figure:
-    """GP mean, +-2 sigma, observations and the acquisition along ``param``, next suggestion marked.
+    """GP mean, 95% predictive interval, observations and the acquisition along ``param``, next
+    suggestion marked; with model averaging (the default) all of them are the averaged model's.
 
     ``searcher`` is a ``GPEISearcher`` with at least two observations; ``base``
     holds the other parameters (default: the best config observed);
@@ -46,7 +47,8 @@ def plot_posterior_1d(searcher, param: str, path: str | Path | None = None, *, b
     base = dict(base) if base is not None else _best(searcher, observations)
     grid = _grid(p, points)
     configs = [_set(base, p.path, v) for v in grid]
-    mean, std = searcher.predict(configs)
+    mean, _ = searcher.predict(configs)
+    lower, upper = searcher.predict_interval(configs, 0.95)
     acq = searcher.acquisition(configs)
     nxt = searcher.preview()
 
@@ -55,10 +57,15 @@ def plot_posterior_1d(searcher, param: str, path: str | Path | None = None, *, b
     if objective is not None:
         top.plot(grid, [objective(c) for c in configs], color="black", linestyle="--", linewidth=1, label="target")
     top.plot(grid, mean, color="C0", label="GP mean")
-    top.fill_between(grid, mean - 2 * std, mean + 2 * std, color="C0", alpha=0.2, label="mean ± 2σ")
+    top.fill_between(grid, lower, upper, color="C0", alpha=0.2, label="95% predictive interval")
     xs = [_get(c, p.path) for c, _ in observations]
-    top.scatter(xs, [v for _, v in observations], color="C3", zorder=3, s=22,
+    ys = np.array([v for _, v in observations])
+    top.scatter(xs, ys, color="C3", zorder=3, s=22,
                 label="observations" if len(searcher.space.params) == 1 else "observations (projected)")
+    # An output warp with a bounded range sends the interval's far end of the bad tail towards
+    # infinity; keep the view on the data.
+    low, high = min(ys.min(), mean.min()), max(ys.max(), mean.max())
+    top.set_ylim(low - 0.5 * (high - low + 1e-12), high + 0.5 * (high - low + 1e-12))
     _draw_acquisition(bottom, grid, acq, searcher.acquisition_name)
     if nxt is not None:
         for ax in (top, bottom):
