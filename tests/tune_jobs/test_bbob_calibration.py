@@ -34,3 +34,16 @@ def test_calibration_scores_a_run_at_each_count():
         assert 0.0 <= r["coverage"] <= 1.0 and np.isfinite(r["nlpd"])
     # A sphere is what a GP models well: by 12 points most fresh values are inside the 95% interval.
     assert rows[-1]["coverage"] >= 0.8
+
+
+def test_the_readme_commands_take_bbob_groups_and_write_their_tables(tmp_path):
+    from tune_jobs import benchmark
+
+    assert benchmark.main(["--problems", "bbob_d2", "--searchers", "gp", "random", "--seeds", "1", "--budget", "6",
+                           "--batch", "1", "--timing", "--out", str(tmp_path / "bench")]) == 0
+    summary = (tmp_path / "bench" / "summary.md").read_text()
+    assert summary.count("| bbob_f") == 48 and "| 1 | random | 24 |" in summary
+    assert calibration.main(["--problems", "branin", "bbob_f2_d2", "--searchers", "gp", "gp-map", "--seeds", "1",
+                             "--at", "8", "--out", str(tmp_path / "cal")]) == 0
+    text = (tmp_path / "cal" / "calibration.md").read_text()
+    assert "gp at n=8:" in text and "gp-map at n=8:" in text and text.count("| bbob_f2_d2 | 8 |") == 2
