@@ -1,5 +1,7 @@
 """The BBOB problems and the calibration report, through the benchmark's own code paths."""
 
+import re
+
 import cocoex
 import numpy as np
 import pytest
@@ -42,7 +44,7 @@ def test_the_readme_commands_take_bbob_groups_and_write_their_tables(tmp_path):
     assert benchmark.main(["--problems", "bbob_d2", "--searchers", "gp", "random", "--seeds", "1", "--budget", "6",
                            "--batch", "1", "--timing", "--out", str(tmp_path / "bench")]) == 0
     summary = (tmp_path / "bench" / "summary.md").read_text()
-    assert summary.count("| bbob_f") == 48 and "| 1 | random | 24 |" in summary
+    assert len(re.findall(r"^\| bbob_f\d+_d2 \| 1 \| (gp|random) \| 1 \|", summary, flags=re.M)) == 48
     assert calibration.main(["--problems", "branin", "bbob_f2_d2", "--searchers", "gp", "gp-map", "--seeds", "1",
                              "--at", "8", "--out", str(tmp_path / "cal")]) == 0
     text = (tmp_path / "cal" / "calibration.md").read_text()
