@@ -120,17 +120,15 @@ class AtFidelity:
         return getattr(self.posterior, name)  # y, params, to_units: the joint posterior's
 
     def predict(self, U: np.ndarray, *, grad: bool = False):
-        rows = np.hstack([U, np.full((len(U), 1), self.t)])
-        out = self.posterior.predict(rows, grad=grad)
-        if not grad:
-            return out
-        mean, var, dmean, dvar = out
-        return mean, var, dmean[:, :-1], dvar[:, :-1]
+        return self._at_t(self.posterior.predict, U, grad)
 
     def predict_each(self, U: np.ndarray, *, grad: bool = False):
         """``predict`` for each component of a mixture (see ``averaging.Mixture.predict_each``)."""
-        rows = np.hstack([U, np.full((len(U), 1), self.t)])
-        out = self.posterior.predict_each(rows, grad=grad)
+        return self._at_t(self.posterior.predict_each, U, grad)
+
+    def _at_t(self, predict, U: np.ndarray, grad: bool):
+        """``predict`` at the rows ``(U, t)``; gradients without the fidelity's column."""
+        out = predict(np.hstack([U, np.full((len(U), 1), self.t)]), grad=grad)
         if not grad:
             return out
         mean, var, dmean, dvar = out

@@ -285,11 +285,16 @@ def main(argv: list[str] | None = None) -> int:
         timing = time_suggest(args.timing, args.timing_searchers, seeds=args.timing_seeds)
         timing.to_csv(args.out / "suggest_timing.csv", index=False)
         report += ["## Seconds per suggest() with n Hartmann6 observations", "", markdown_table(timing), ""]
-    text = "\n".join(report)
-    (args.out / "summary.md").write_text(text)
-    print("\n" + text)
-    print(f"written to {args.out}/")
+    write_report(args.out / "summary.md", report)
     return 0
+
+
+def write_report(path: Path, lines: list[str]) -> None:
+    """The report's lines to ``path`` and to the console."""
+    text = "\n".join(lines)
+    path.write_text(text)
+    print("\n" + text)
+    print(f"written to {path.parent}/")
 
 
 if __name__ == "__main__":

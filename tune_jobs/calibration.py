@@ -26,7 +26,7 @@ import pandas as pd
 from searchers.tune_space import from_tune
 
 from . import bbob, peers
-from .benchmark import SEARCHERS, markdown_table
+from .benchmark import SEARCHERS, markdown_table, write_report
 from .problems import PROBLEMS, problem_named
 
 LEVEL = 0.95
@@ -94,10 +94,7 @@ def main(argv: list[str] | None = None) -> int:
              "Coverage within [0.85, 0.99]: " + ", ".join(
                  f"{name} at n={n}: {int(g.sum())} of {len(g)} problems"
                  for (name, n), g in inside.groupby([summary["searcher"], summary["observations"]], sort=False)), ""]
-    text = "\n".join(lines)
-    (args.out / "calibration.md").write_text(text)
-    print("\n" + text)
-    print(f"written to {args.out}/")
+    write_report(args.out / "calibration.md", lines)
     return 0
 
 
