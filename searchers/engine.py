@@ -214,32 +214,25 @@ class BOEngine:
         """The acquisition over configs (at fidelity ``t`` when multi-fidelity), each component of a
         mixture with its own incumbent, and the configs whose neighbourhoods the optimiser searches first."""
         rule = ACQUISITIONS[self.options.acquisition]
+        averaged = isinstance(model, Mixture)
         if t is None:
-            bests = [self._incumbent(c) for c in _components(model)]
+            # EI's incumbent: the best target the GP was given, pending fantasies included (a believed
+            # value above the best observed one would otherwise leave EI = mean - best > 0 at the
+            # pending point itself).
+            bests = np.array([c.y.max() for c in _components(model)])
             U, _, y_partial = self.curves.rows(self.space.dim)
             X, y = np.vstack([self.X, U]), np.concatenate([self.y, y_partial])
         else:
-            X = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
-            bests = [self._incumbent_at(c, t, X) for c in _components(model)]
-            y = AtFidelity(model, t).predict(X)[0]
+            # At fidelity t few configs have a result: the incumbent is the best posterior mean there
+            # among every config tried or pending, per component, all predicted at once.
             model = AtFidelity(model, t)
+            X = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
+            each = model.predict_each(X)[0] if averaged else model.predict(X)[0][None]  # (S, m)
+            bests, y = each.max(axis=1), each.mean(axis=0)
         top = X[np.argsort(-y)[: max(1, min(10, len(y) // 4))]]  # the best tenth
-        if isinstance(_unwrapped(model), Mixture):
-            return AveragedAcquisition(model, rule, np.array(bests), log_values=rule is log_ei), top
-        return AcquisitionFunction(model, rule, bests[0]), top
-
-    @staticmethod
-    def _incumbent(model: gp.Posterior) -> float:
-        """EI's incumbent: the best target the GP was given, pending fantasies included (a believed
-        value above the best observed one would otherwise leave EI = mean - best > 0 at the pending
-        point itself)."""
-        return float(model.y.max())
-
-    @staticmethod
-    def _incumbent_at(model: gp.Posterior, t: float, configs: np.ndarray) -> float:
-        """As ``_incumbent`` at fidelity ``t``: the best posterior mean there among ``configs`` (every
-        config tried or pending), since few configs have a result at ``t`` itself."""
-        return float(AtFidelity(model, t).predict(configs)[0].max())
+        if averaged:
+            return AveragedAcquisition(model, rule, bests, log_values=rule is log_ei), top
+        return AcquisitionFunction(model, rule, float(bests[0])), top
 
     def acquisition(self, U: np.ndarray, pending: np.ndarray | None = None) -> np.ndarray:
         """``(m,)`` the acquisition at ``U: (m, d)`` as ``propose`` would maximise it now; the engine's
@@ -372,7 +365,3 @@ class BOEngine:
 
 def _components(model: gp.Posterior | Mixture) -> tuple[gp.Posterior, ...]:
     return model.components if isinstance(model, Mixture) else (model,)
-
-
-def _unwrapped(model):
-    return model.posterior if isinstance(model, AtFidelity) else model
