@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from searchers.calibration import coverage
 from searchers.tune_space import from_tune
 
 from . import bbob, peers
@@ -52,7 +53,7 @@ def score(problem_name: str, searcher_name: str, seed: int, at: tuple[int, ...],
             lower, upper = searcher.predict_interval(fresh, LEVEL)
             nlpd = -searcher.log_density(fresh, truth)
             rows.append({"problem": problem_name, "searcher": searcher_name, "seed": seed, "observations": i + 1,
-                         "coverage": float(np.mean((truth >= lower) & (truth <= upper))),
+                         "coverage": coverage(lower, upper, truth),
                          "nlpd": float(np.mean(nlpd)), "median_nlpd": float(np.median(nlpd))})
     print(f"{problem_name:17s} {searcher_name:8s} seed={seed} "
           + " ".join(f"n={r['observations']}: coverage {r['coverage']:.2f} nlpd {r['nlpd']:.3g}" for r in rows),
