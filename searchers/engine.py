@@ -215,6 +215,7 @@ class BOEngine:
         mixture with its own incumbent, and the configs whose neighbourhoods the optimiser searches first."""
         rule = ACQUISITIONS[self.options.acquisition]
         averaged = isinstance(model, Mixture)
+        first = _components(model)[0]
         if t is None:
             # EI's incumbent: the best target the GP was given, pending fantasies included (a believed
             # value above the best observed one would otherwise leave EI = mean - best > 0 at the
@@ -225,14 +226,15 @@ class BOEngine:
         else:
             # At fidelity t few configs have a result: the incumbent is the best posterior mean there
             # among every config tried or pending, per component, all predicted at once.
-            model = AtFidelity(model, t)
+            model, first = AtFidelity(model, t), AtFidelity(first, t)
             X = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
             each = model.predict_each(X)[0] if averaged else model.predict(X)[0][None]  # (S, m)
             bests, y = each.max(axis=1), each.mean(axis=0)
         top = X[np.argsort(-y)[: max(1, min(10, len(y) // 4))]]  # the best tenth
+        screen = AcquisitionFunction(first, rule, float(bests[0]))
         if averaged:
-            return AveragedAcquisition(model, rule, bests, log_values=rule is log_ei), top
-        return AcquisitionFunction(model, rule, float(bests[0])), top
+            return AveragedAcquisition(model, rule, bests, log_values=rule is log_ei, screen=screen), top
+        return screen, top
 
     def acquisition(self, U: np.ndarray, pending: np.ndarray | None = None) -> np.ndarray:
         """``(m,)`` the acquisition at ``U: (m, d)`` as ``propose`` would maximise it now; the engine's

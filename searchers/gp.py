@@ -106,13 +106,20 @@ class Prior:
     def log_density(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         d = len(theta) - 3
         grad = np.empty_like(theta)
-        l2, inv_l2 = np.exp(2 * theta[:d]), np.exp(-2 * theta[:d])
-        value = -0.1 * float(np.sum(l2 + inv_l2))
-        grad[:d] = -0.2 * (l2 - inv_l2)
+        grad[:d] = -0.4 * np.sinh(2 * theta[:d])
         s2, noise, m = math.exp(theta[d]), math.exp(theta[d + 1]), theta[d + 2]
-        value += theta[d] - s2 + 0.1 * theta[d + 1] - 30.0 * noise - 0.5 * m * m
         grad[d], grad[d + 1], grad[d + 2] = 1.0 - s2, 0.1 - 30.0 * noise, -m
-        return value, grad
+        return self.log_value(theta), grad
+
+    def log_value(self, theta: np.ndarray) -> float:
+        """``log_density``'s value alone (``l^2 + l^-2 = 2 cosh(2 log l)``)."""
+        d = len(theta) - 3
+        s2_log, noise_log, m = theta[d], theta[d + 1], theta[d + 2]
+        return (-0.2 * float(np.cosh(2 * theta[:d]).sum()) + s2_log - math.exp(s2_log) + 0.1 * noise_log
+                - 30.0 * math.exp(noise_log) - 0.5 * m * m)
+
+    def contains(self, theta: np.ndarray) -> bool:
+        return not ((theta < self.lower).any() or (theta > self.upper).any())
 
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         """A random start for the fit: the centre, moved by a factor up to ~3 in each scale."""

@@ -8,6 +8,9 @@ The search, in the manner of BoTorch's ``optimize_acqf_mixed`` and Optuna's
 
 1. raw candidates: a scrambled Sobol set plus perturbations of the best
    observed points (most good configurations are near good configurations);
+   an averaged acquisition (``AveragedAcquisition``) screens them first with
+   its ``screen``, one component's acquisition, and evaluates only the best
+   ``n_screened`` under all its components;
 2. the best few are refined by coordinate ascent: L-BFGS-B over the
    continuous coordinates with the discrete ones fixed, then every
    neighbouring grid value of each integer / quantised coordinate and every
@@ -34,6 +37,7 @@ AcquisitionRule = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np
 class OptimizeOptions:
     n_raw: int = 1024
     n_perturb: int = 256
+    n_screened: int = 128  # raw candidates an averaged acquisition evaluates in full (see `screen`)
     perturb_scale: float = 0.05
     n_refine: int = 4
     max_rounds: int = 4
@@ -72,6 +76,9 @@ class AveragedAcquisition:
     rule: AcquisitionRule
     bests: np.ndarray  # (S,)
     log_values: bool = True
+    # A cheap stand-in that ranks the raw candidates before they are evaluated under every
+    # component: the acquisition of one component (an S-th of the cost).
+    screen: AcquisitionFunction | None = None
 
     def __call__(self, U: np.ndarray) -> np.ndarray:
         means, variances = self.mixture.predict_each(U)  # (S, m) each
@@ -117,6 +124,9 @@ def maximize_acquisition(
         _perturb(space, incumbents, options.n_perturb, options.perturb_scale, rng),
     ])
     raw = np.unique(raw, axis=0)
+    screen = getattr(acquisition, "screen", None)
+    if screen is not None and len(raw) > options.n_screened:
+        raw = raw[np.argsort(-_chunked(screen, raw))[: options.n_screened]]
     values = _chunked(acquisition, raw)
     order = np.argsort(-values)
     fresh = order[~duplicates_of(raw[order], exclude)]

@@ -9,7 +9,7 @@ from searchers import averaging, gp
 from searchers.acquisition import log_ei
 from searchers.engine import BOEngine, EngineOptions
 from searchers.fidelity import AtFidelity
-from searchers.optimize import AcquisitionFunction, AveragedAcquisition
+from searchers.optimize import AcquisitionFunction, AveragedAcquisition, OptimizeOptions, maximize_acquisition
 from searchers.pending import condition_on_pending
 from searchers.space import FloatParam, SearchSpace
 
@@ -107,6 +107,35 @@ def test_averaged_log_ei_is_the_log_of_the_mean_ei_and_its_gradient_is_exact():
     np.testing.assert_allclose(averaged.with_grad(x[None])[1][0], central, rtol=1e-5, atol=1e-6)
     # Far from the data every component's EI underflows; the log average stays finite.
     assert np.isfinite(averaged(np.full((1, 3), 50.0))).all()
+
+
+class _CountingRows:
+    """An acquisition that records how many rows each full evaluation was given."""
+
+    def __init__(self, inner):
+        self.inner, self.rows, self.screen = inner, [], inner.screen
+
+    def __call__(self, U):
+        self.rows.append(len(U))
+        return self.inner(U)
+
+    def with_grad(self, U):
+        return self.inner.with_grad(U)
+
+
+@pytest.mark.parametrize("screened", [True, False])
+def test_only_the_screened_raw_candidates_are_evaluated_under_every_component(screened):
+    mixture, _ = _mixture()
+    bests = np.array([c.y.max() for c in mixture.components])
+    screen = AcquisitionFunction(mixture.components[0], log_ei, float(bests[0])) if screened else None
+    counting = _CountingRows(AveragedAcquisition(mixture, log_ei, bests, screen=screen))
+    space = SearchSpace([FloatParam(f"x{i}", 0.0, 1.0) for i in range(3)])
+    options = OptimizeOptions(n_raw=512, n_perturb=64, n_screened=32)
+    u = maximize_acquisition(counting, space, rng=np.random.default_rng(0), incumbents=mixture.X[:2],
+                             exclude=mixture.X, options=options)
+    assert u is not None and counting(u[None])[0] >= counting(mixture.X).max()
+    first = counting.rows[0]  # the raw candidates, or their first chunk
+    assert first == options.n_screened if screened else first > options.n_screened
 
 
 def test_pending_points_are_believed_per_component():
