@@ -30,6 +30,7 @@ import pandas as pd
 from ray.tune.search import Searcher
 
 from searchers import GPEISearcher
+from searchers.optimize import OptimizeOptions
 from searchers.plots import plot_regret_curves
 from searchers.tune_space import from_tune
 
@@ -50,6 +51,7 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "gp-failed_ignore": lambda seed: GPEISearcher(seed=seed, failed_trials="ignore"),
     "gp-no_warp": lambda seed: GPEISearcher(seed=seed, warp_outputs=False),
     "gp-map": lambda seed: GPEISearcher(seed=seed, hyper_samples=0),
+    "gp-unscreened": lambda seed: GPEISearcher(seed=seed, optimize=OptimizeOptions(n_screened=10**9)),
     "random": lambda seed: peers.RandomSearcher(seed=seed),
 }
 
