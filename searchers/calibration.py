@@ -25,12 +25,8 @@ _BISECTIONS = 60
 
 def predictive_each(model, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every component's predictive mean and variance of an observation, ``(S, m)`` each, GP units."""
-    if hasattr(model, "predict_each"):
-        means, variances = model.predict_each(U)
-        noise = np.array([c.params.noise_var for c in model.components])
-    else:
-        mean, var = model.predict(U)
-        means, variances, noise = mean[None], var[None], np.array([model.params.noise_var])
+    means, variances = model.predict_each(U)
+    noise = np.array([c.params.noise_var for c in model.components])
     return means, variances + noise[:, None]
 
 

@@ -292,6 +292,14 @@ class Posterior:
         dvar = -2.0 * np.einsum("mnd,mn->md", J, B)
         return mean, var, dmean, dvar
 
+    def predict_each(self, Xs: np.ndarray, *, grad: bool = False):
+        """``predict`` with a leading axis of one component, as ``averaging.Mixture.predict_each``."""
+        return tuple(part[None] for part in self.predict(Xs, grad=grad))
+
+    @property
+    def components(self) -> tuple[Posterior, ...]:
+        return (self,)
+
     def condition(self, X_new: np.ndarray, y_new: np.ndarray, noise_var: float | None = None) -> Posterior:
         """The same GP, hyperparameters unchanged, with extra observations in its units.
 

@@ -6,6 +6,8 @@ from scipy.integrate import trapezoid
 from scipy.stats import norm
 
 from searchers import averaging, calibration, gp
+from searchers.engine import BOEngine, EngineOptions
+from searchers.space import FloatParam, SearchSpace
 from searchers.warping import OutputScaling
 
 
@@ -66,3 +68,17 @@ def test_mixture_interval_holds_its_mass_and_the_density_integrates_to_one():
 
 def test_coverage_counts_the_share_inside():
     assert calibration.coverage(np.zeros(4), np.ones(4), np.array([0.5, 1.0, 1.5, -0.1])) == 0.5
+
+
+@pytest.mark.parametrize("samples", [0, 8])
+def test_a_multi_fidelity_model_gives_intervals_at_the_target_map_fit_or_mixture(samples):
+    # Beyond `average_until` rows a multi-fidelity engine fits MAP: its interval must work too.
+    space = SearchSpace((FloatParam(("x",), 0.0, 1.0), FloatParam(("z",), 0.0, 1.0)))
+    engine = BOEngine(space, seed=0, options=EngineOptions(max_fidelity=8, hyper_samples=samples))
+    rng = np.random.default_rng(0)
+    for trial in range(8):
+        u = rng.random(2)
+        for r in (1, 2, 4, 8)[: 1 + trial % 4]:
+            engine.observe_partial(f"t{trial}", u, r, float(np.sin(6 * u[0]) + np.log(r)))
+    lower, upper = calibration.interval(engine.current_model(), rng.random((3, 2)))
+    assert (lower < upper).all()
