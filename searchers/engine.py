@@ -45,8 +45,9 @@ from threadpoolctl import ThreadpoolController
 
 from . import gp
 from .acquisition import ACQUISITIONS, log_ei
-from .averaging import Mixture, sample_params
+from .averaging import Mixture, log_posterior, sample_params
 from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_trend
+from .input_warping import InputWarp, WarpedInputs, fit_input_warp
 from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, OptimizeOptions, maximize_acquisition
 from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
@@ -82,6 +83,8 @@ class EngineOptions:
     # data pin down by then anyway.
     hyper_samples: int = 8
     average_until: int = 100
+    # A Kumaraswamy CDF on each ordered coordinate, fitted before each fit (searchers.input_warping).
+    input_warping: bool = False
     n_starts: int = 3
     restart_every: int = 5
     refit_all_until: int = 150
@@ -132,6 +135,7 @@ class BOEngine:
         self.curves = LearningCurves()
         self.n_sobol = 0
         self.params: gp.GPParams | None = None
+        self.warp: InputWarp | None = None
         self.n_at_fit = 0
         self.n_fits = 0
 
@@ -214,13 +218,15 @@ class BOEngine:
         """The acquisition over configs (at fidelity ``t`` when multi-fidelity), each component of a
         mixture with its own incumbent, and the configs whose neighbourhoods the optimiser searches first."""
         rule = ACQUISITIONS[self.options.acquisition]
-        averaged = isinstance(model, Mixture)
-        first = _components(model)[0]
+        averaged = len(model.components) > 1
+        first = model.components[0]
+        if isinstance(model, WarpedInputs):
+            first = WarpedInputs(first, model.warp)
         if t is None:
             # EI's incumbent: the best target the GP was given, pending fantasies included (a believed
             # value above the best observed one would otherwise leave EI = mean - best > 0 at the
             # pending point itself).
-            bests = np.array([c.y.max() for c in _components(model)])
+            bests = np.array([c.y.max() for c in model.components])
             U, _, y_partial = self.curves.rows(self.space.dim)
             X, y = np.vstack([self.X, U]), np.concatenate([self.y, y_partial])
         else:
@@ -228,7 +234,7 @@ class BOEngine:
             # among every config tried or pending, per component, all predicted at once.
             model, first = AtFidelity(model, t), AtFidelity(first, t)
             X = np.vstack([self.X, self.curves.config_array(self.space.dim), pending])
-            each = model.predict_each(X)[0] if averaged else model.predict(X)[0][None]  # (S, m)
+            each = model.predict_each(X)[0]  # (S, m)
             bests, y = each.max(axis=1), each.mean(axis=0)
         top = X[np.argsort(-y)[: max(1, min(10, len(y) // 4))]]  # the best tenth
         screen = AcquisitionFunction(first, rule, float(bests[0]))
@@ -265,7 +271,8 @@ class BOEngine:
         post = self._fit(rng=self.rng, n_starts=1 if settled else self.options.n_starts, refit=refit)
         if refit:
             # Averaging: the hyperparameter chain carries on from its last sample next time.
-            self.params, self.n_at_fit = _components(post)[-1].params, n
+            self.params, self.n_at_fit = post.components[-1].params, n
+            self.warp = post.warp if isinstance(post, WarpedInputs) else None
         return self._with_pending(post, pending, t)
 
     def current_model(self, pending: np.ndarray | None = None) -> gp.Posterior | Mixture:
@@ -287,9 +294,13 @@ class BOEngine:
         post = self._fit(rng=np.random.default_rng(self.seed), n_starts=self.options.n_starts, refit=not current)
         return self._with_pending(post, pending, t)
 
-    def _with_pending(self, post: gp.Posterior | Mixture, pending: np.ndarray | None,
-                      t: float | None) -> gp.Posterior | Mixture:
-        return condition_on_pending(post, self._rows(self._snapped(pending), t), self.options.pending_strategy)
+    def _with_pending(self, post: gp.Posterior | Mixture | WarpedInputs, pending: np.ndarray | None,
+                      t: float | None) -> gp.Posterior | Mixture | WarpedInputs:
+        rows = self._rows(self._snapped(pending), t)
+        if isinstance(post, WarpedInputs):
+            return WarpedInputs(condition_on_pending(post.model, post.warp.apply(rows), self.options.pending_strategy),
+                                post.warp)
+        return condition_on_pending(post, rows, self.options.pending_strategy)
 
     def _fit(self, *, rng: np.random.Generator, n_starts: int, refit: bool) -> gp.Posterior | Mixture:
         """The MAP fit, or with ``hyper_samples`` the mixture over posterior samples of the
@@ -300,12 +311,36 @@ class BOEngine:
             cat = np.append(cat, False)  # the fidelity coordinate is ordinal
         warm = self.params if self.params is not None and len(self.params.lengthscales) == X.shape[1] else None
         averaging = self.options.hyper_samples > 0 and len(y) <= self.options.average_until
-        post = gp.fit(X, y, cat, rng=rng, warm_start=warm, n_starts=n_starts, fit_subset=self.options.fit_subset,
-                      refit=warm is None or (refit and not averaging), warp=self.options.warp_outputs)
-        if not averaging:
-            return post
-        samples = sample_params(post.X, post.y, cat, post.params, n_samples=self.options.hyper_samples, rng=rng)
-        return Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling)
+        warp = self._warp_for(X, cat)
+
+        def fit(warm_start: gp.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
+            return gp.fit(X if warp is None else warp.apply(X), y, cat, rng=rng, warm_start=warm_start,
+                          n_starts=n_starts, fit_subset=self.options.fit_subset, refit=refit,
+                          warp=self.options.warp_outputs)
+
+        post = fit(warm, n_starts, warm is None or (refit and not averaging))
+        if warp is not None and refit:
+            # The warp that the hyperparameters just fitted like best; the fit again under it when it moved.
+            theta, prior = post.params.to_theta(), gp.Prior.default(X.shape[1])
+            moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior), warp)
+            if not np.array_equal(moved.a, warp.a) or not np.array_equal(moved.b, warp.b):
+                warp = moved
+                post = fit(post.params, 1, not averaging)
+        if averaging:
+            samples = sample_params(post.X, post.y, cat, post.params, n_samples=self.options.hyper_samples, rng=rng)
+            post = Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling)
+        return post if warp is None else WarpedInputs(post, warp)
+
+    def _warp_for(self, X: np.ndarray, cat: np.ndarray) -> InputWarp | None:
+        """With ``input_warping``, the last warp (the identity at first), on the ordered coordinates of
+        configs (not the fidelity's)."""
+        if not self.options.input_warping:
+            return None
+        if self.warp is not None and len(self.warp.mask) == X.shape[1]:
+            return self.warp
+        mask = ~cat
+        mask[self.space.dim:] = False
+        return InputWarp.identity(mask)
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
         """Full-fidelity observations, the kept partial ones (with a fidelity coordinate when they
@@ -364,6 +399,3 @@ class BOEngine:
             return np.empty((0, self.space.dim))
         return self.space.snap(np.asarray(U, dtype=float).reshape(-1, self.space.dim))
 
-
-def _components(model: gp.Posterior | Mixture) -> tuple[gp.Posterior, ...]:
-    return model.components if isinstance(model, Mixture) else (model,)

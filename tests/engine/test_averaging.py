@@ -129,7 +129,7 @@ def test_only_the_screened_raw_candidates_are_evaluated_under_every_component(sc
     bests = np.array([c.y.max() for c in mixture.components])
     screen = AcquisitionFunction(mixture.components[0], log_ei, float(bests[0])) if screened else None
     counting = _CountingRows(AveragedAcquisition(mixture, log_ei, bests, screen=screen))
-    space = SearchSpace([FloatParam(f"x{i}", 0.0, 1.0) for i in range(3)])
+    space = SearchSpace(tuple(FloatParam((f"x{i}",), 0.0, 1.0) for i in range(3)))
     options = OptimizeOptions(n_raw=512, n_perturb=64, n_screened=32)
     u = maximize_acquisition(counting, space, rng=np.random.default_rng(0), incumbents=mixture.X[:2],
                              exclude=mixture.X, options=options)
