@@ -52,6 +52,7 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "gp-no_warp": lambda seed: GPEISearcher(seed=seed, warp_outputs=False),
     "gp-map": lambda seed: GPEISearcher(seed=seed, hyper_samples=0),
     "gp-unscreened": lambda seed: GPEISearcher(seed=seed, optimize=OptimizeOptions(n_screened=10**9)),
+    "gp-input_warping": lambda seed: GPEISearcher(seed=seed, input_warping=True),
     "random": lambda seed: peers.RandomSearcher(seed=seed),
 }
 
