@@ -23,6 +23,10 @@ class Job:
     defaults: dict = field(default_factory=dict)  # SweepOptions field -> default for this job
     smoke: dict = field(default_factory=dict)  # SweepOptions field -> value under --smoke
     smoke_subset: tuple[int, int] = (600, 300)  # train, validation/test digits under --smoke
+    # Known-good configs the model-based searchers try first (``points_to_evaluate``), and options
+    # for the GP searcher (``EngineOptions`` fields) that suit this job's budget.
+    first_configs: tuple[dict, ...] = ()
+    gp_options: dict = field(default_factory=dict)
 
     def param_space(self, epochs: int, seed: int) -> dict:
         """The Tuner's ``param_space``: the search space and the sweep's seed, from which each trial

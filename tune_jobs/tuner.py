@@ -56,19 +56,21 @@ def build_tuner(
     )
 
 
-def make_searcher(name: str, seed: int, *, epochs: int):
+def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] = (), gp_options: dict | None = None):
     """The search algorithm for ``--searcher``; None means Ray's own random search.
 
-    The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity.
+    The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity. The
+    model-based searchers try the configs ``first`` before their own.
     """
     if name == "gp":
         from searchers import GPEISearcher
 
-        return GPEISearcher(seed=seed, max_fidelity=epochs)
+        return GPEISearcher(seed=seed, max_fidelity=epochs, points_to_evaluate=list(first) or None,
+                            **(gp_options or {}))
     if name == "ax":
         from searchers import AxSearcher
 
-        return AxSearcher(seed=seed)
+        return AxSearcher(seed=seed, points_to_evaluate=list(first) or None)
     return None
 
 
@@ -104,7 +106,8 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
         if not tune.Tuner.can_restore(run_dir):
             raise SystemExit(f"--resume: {run_dir} is not a run that can be resumed")
         return tune.Tuner.restore(run_dir, trainable=trainable, resume_errored=True), None  # its own console
-    searcher = make_searcher(searcher_name, options.seed, epochs=options.epochs)
+    searcher = make_searcher(searcher_name, options.seed, epochs=options.epochs, first=job.first_configs,
+                             gp_options=job.gp_options)
     tuner = build_tuner(
         trainable, job.param_space(options.epochs, options.seed), metric=METRIC, mode=MODE,
         num_samples=options.num_samples, storage_path=options.storage_path, name=name, search_alg=searcher,
