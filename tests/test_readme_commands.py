@@ -131,7 +131,9 @@ def test_the_cnn_sweep_runs_in_full(ray_session, tmp_path):
     _run([sys.executable, "-m", "tune_jobs.mnist_cnn", "--storage-path", str(tmp_path), "--name", "cnn"], ray_session,
          timeout=5400)
     best = json.loads((tmp_path / "cnn" / "best.json").read_text())
-    assert best["trials"] == 20 and best["failed_trials"] == 0 and best["test_accuracy"] > 0.9
+    # The README's promise: a 19-minute sweep under ASHA whose best convnet tests above 98%.
+    assert best["failed_trials"] == 0 and best["trials"] >= 6
+    assert best["wall_seconds"] <= 20 * 60 and best["test_accuracy"] > 0.975
 
 
 @pytest.mark.slow
@@ -139,8 +141,9 @@ def test_the_main_sweep_reaches_95_percent(ray_session, tmp_path):
     out = _run([sys.executable, "dev.py", "sweep", "--storage-path", str(tmp_path), "--name", "main"], ray_session,
                timeout=1800)
     best = json.loads((tmp_path / "main" / "best.json").read_text())
-    assert best["trials"] == 30 and best["failed_trials"] == 0, out[-2000:]
-    assert best["test_accuracy"] >= 0.95
+    # The README: about 50-70 trials in 4 minutes under ASHA; test accuracy 0.941-0.963 over seeds.
+    assert best["trials"] >= 30 and best["failed_trials"] == 0, out[-2000:]
+    assert best["wall_seconds"] <= 5 * 60 and best["test_accuracy"] >= 0.935
 
 
 def test_every_module_the_readme_runs_answers_help():

@@ -1,5 +1,6 @@
 """The jobs end to end through their command line, on the shared Ray (joined through RAY_ADDRESS)."""
 
+import importlib
 import json
 import os
 import pickle
@@ -46,6 +47,9 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
     for picture in ("convergence.png", "convergence_time.png", "learning_curves.png"):
         assert (run_dir / picture).stat().st_size > 5000
     assert "test accuracy" in out and "Best config" in out
+    # The job's known-good configs come first (the CNN's classic convnet).
+    for i, config in enumerate(importlib.import_module(f"tune_jobs.{module}").JOB.first_configs):
+        assert {key: frame.loc[i, f"config/{key}"] for key in config} == config
     # One load, by the driver; the trials got the data from Ray's object store.
     assert len(load_log.read_text().splitlines()) == 1
 
