@@ -323,7 +323,7 @@ class BOEngine:
             # The warp that the hyperparameters just fitted like best; the fit again under it when it moved.
             theta, prior = post.params.to_theta(), gp.Prior.default(X.shape[1])
             moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior), warp)
-            if not np.array_equal(moved.a, warp.a) or not np.array_equal(moved.b, warp.b):
+            if moved is not warp:  # fit_input_warp returns its start when nothing beats it
                 warp = moved
                 post = fit(post.params, 1, not averaging)
         if averaging:

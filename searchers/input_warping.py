@@ -71,10 +71,6 @@ class InputWarp:
         logs = np.log(np.concatenate([self.a[self.mask], self.b[self.mask]]))
         return float(-0.5 * (logs @ logs) / PRIOR_VAR)
 
-    @property
-    def is_identity(self) -> bool:
-        return bool(np.all(self.a == 1.0) and np.all(self.b == 1.0))
-
 
 def fit_input_warp(X: np.ndarray, log_likelihood: Callable[[np.ndarray], float], start: InputWarp) -> InputWarp:
     """The warp that maximises ``log_likelihood(warp.apply(X)) + warp.log_prior()``: one pass of
