@@ -57,10 +57,11 @@ def build_tuner(
 
 
 def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] = (), gp_options: dict | None = None):
-    """The search algorithm for ``--searcher``; None means Ray's own random search.
+    """The search algorithm for ``--searcher``.
 
-    The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity. The
-    model-based searchers try the configs ``first`` before their own.
+    The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity. Every
+    searcher, random search included (Ray's, seeded), tries the configs ``first`` before its own, so
+    that a comparison of searchers gives none of them a head start.
     """
     if name == "gp":
         from searchers import GPEISearcher
@@ -71,7 +72,9 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
         from searchers import AxSearcher
 
         return AxSearcher(seed=seed, points_to_evaluate=list(first) or None)
-    return None
+    from ray.tune.search import BasicVariantGenerator
+
+    return BasicVariantGenerator(points_to_evaluate=list(first) or None, random_state=seed)
 
 
 def make_scheduler(name: str, epochs: int):
@@ -93,8 +96,8 @@ def trainable_for(job: Job, options: SweepOptions, data: MnistData):
 
 
 def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: str, name: str):
-    """The Tuner for one sweep of ``job`` and its searcher object (None for random search, or when
-    resuming: the searcher is then the restored one). Its console is ``console.Progress``, or Ray's
+    """The Tuner for one sweep of ``job`` and its searcher object (None when resuming: the searcher is
+    then the restored one). Its console is ``console.Progress``, or Ray's
     own with ``options.verbose``."""
     from ray import tune
 
