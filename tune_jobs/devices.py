@@ -1,4 +1,5 @@
-"""Inside a trial: the CPUs and GPUs Ray gave it, what to say when a GPU is not usable, its seed."""
+"""Inside a trial: the CPUs and GPUs Ray gave it, what to say when a GPU is not usable, its seed,
+and quiet when Ray stops it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import logging
 import math
 import os
+import sys
 import warnings
 import zlib
 
@@ -28,6 +30,24 @@ def warn_fake_gpu(gpu_ids: list, framework: str) -> None:
         "training on the CPU instead", RuntimeWarning, stacklevel=2,
     )
     logger.warning("GPU %s assigned but not usable by %s: training on the CPU", gpu_ids, framework)
+
+
+def quiet_stop() -> None:
+    """Ray stops a trial (ASHA's decision, the time budget) with SIGTERM, whose handler raises
+    ``SystemExit`` wherever the worker happens to be. Inside a weakref or ``__del__`` callback
+    (TensorFlow and PyTorch run many) Python cannot raise it: it prints "Exception ignored" and a
+    traceback, which Ray forwards to the sweep's console. Those ``SystemExit`` reports are dropped;
+    any other exception Python cannot raise is reported as before. Idempotent (workers are reused)."""
+    previous = sys.unraisablehook
+    if getattr(previous, "drops_system_exit", False):
+        return
+
+    def hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, SystemExit):
+            previous(unraisable)
+
+    hook.drops_system_exit = True
+    sys.unraisablehook = hook
 
 
 def trial_seed(config: dict) -> int:

@@ -25,7 +25,7 @@ from ray import tune
 
 from . import cli
 from .data import MnistData
-from .devices import assigned_resources, epoch_seed, trial_seed, warn_fake_gpu
+from .devices import assigned_resources, epoch_seed, quiet_stop, trial_seed, warn_fake_gpu
 from .job import Job
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -98,6 +98,7 @@ def train_cnn(config: dict, data: MnistData) -> None:
     import keras
     import tensorflow as tf
 
+    quiet_stop()
     device = configure_tensorflow()
     keras.utils.set_random_seed(trial_seed(config))
     x_train, x_val = data.x_train[..., None], data.x_val[..., None]

@@ -21,7 +21,7 @@ from ray import tune
 
 from . import cli
 from .data import MnistData
-from .devices import assigned_resources, epoch_seed, trial_seed, warn_fake_gpu
+from .devices import assigned_resources, epoch_seed, quiet_stop, trial_seed, warn_fake_gpu
 from .job import Job
 
 MAX_WIDTH, MIN_WIDTH = 1024, 16
@@ -153,6 +153,7 @@ def train_mlp(config: dict, data: MnistData) -> None:
     """Ray Tune trainable: trains, then reports and checkpoints after every epoch."""
     import torch
 
+    quiet_stop()
     device = select_device()
     torch.manual_seed(trial_seed(config))
     x_train, y_train = _tensors(data.x_train, data.y_train, device)

@@ -1,5 +1,6 @@
 """Each trainable trains on a few digits inside a real Tuner and reports every epoch; devices follow Ray."""
 
+import sys
 import warnings
 
 import pytest
@@ -79,3 +80,24 @@ def test_assigned_resources_inside_a_trial(ray_session, tmp_path):
                        run_config=tune.RunConfig(storage_path=str(tmp_path), name="probe", verbose=0))
     metrics = tuner.fit()[0].metrics
     assert (metrics["cpus"], metrics["gpus"]) == (2, 0)
+
+
+class _RaisesWhenCollected:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+    def __del__(self):
+        raise self.exc
+
+
+def test_quiet_stop_drops_only_the_system_exit_python_cannot_raise(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)
+    devices.quiet_stop()
+    hook = sys.unraisablehook
+    devices.quiet_stop()  # a reused worker calls it again: still one hook
+    assert sys.unraisablehook is hook and hook is not sys.__unraisablehook__
+    _RaisesWhenCollected(SystemExit(1))  # what Ray's SIGTERM handler raises inside a weakref callback
+    assert capsys.readouterr().err == ""
+    _RaisesWhenCollected(ValueError("a real bug"))
+    err = capsys.readouterr().err
+    assert "Exception ignored" in err and "ValueError: a real bug" in err
