@@ -193,11 +193,8 @@ JOB = Job(
     description="GP sweep of a PyTorch MLP (architecture and training) on MNIST digits.",
     # Users budget time, not trials: the sweep runs 4 minutes (on 2 CPUs about 60 trials under ASHA).
     defaults={"num_samples": 100, "epochs": 10, "scheduler": "asha", "time_budget": 240},
-    # The first trial is the classic config: Keras's MNIST MLP (two layers of 512 ReLU units,
-    # dropout 0.2, RMSprop at 1e-3, batches of 128).
-    first_configs=({"n_layers": 2, "neuron_pct": 0.5, "neuron_shrink": 1.0, "activation": "relu", "dropout": 0.2,
-                    "batch_norm": False, "optimizer": "rmsprop", "lr": 1e-3, "weight_decay": 1e-6,
-                    "batch_size": 128},),
+    # No known-good first config: Keras's classic MNIST MLP as the first trial lowered the GP's best
+    # validation accuracy on all 3 seeds (docs/main_job/repeat_8ad1b47.csv).
     smoke={"num_samples": 4, "epochs": 1, "max_concurrent": 2, "time_budget": None},
 )
 

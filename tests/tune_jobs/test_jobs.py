@@ -104,3 +104,23 @@ def test_bad_flags_exit_with_a_message(tmp_path):
                               cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert proc.returncode != 0 and message in proc.stderr, (args, proc.stderr[-2000:])
         assert "Traceback" not in proc.stderr
+
+
+def _report_x(config: dict) -> None:
+    from ray import tune
+
+    tune.report({"score": config["x"]})
+
+
+@pytest.mark.parametrize("searcher", ["random", "gp", "ax"])
+def test_every_searcher_tries_the_jobs_first_configs(ray_session, tmp_path, searcher):
+    from ray import tune
+
+    from tune_jobs.tuner import build_tuner, make_searcher
+
+    first = ({"x": 0.123},)  # never drawn at random
+    tuner = build_tuner(_report_x, {"x": tune.uniform(0.0, 1.0)}, metric="score", mode="max", num_samples=3,
+                        storage_path=str(tmp_path), name=searcher, max_concurrent=1,
+                        search_alg=make_searcher(searcher, 0, epochs=1, first=first))
+    xs = [result.config["x"] for result in tuner.fit()]
+    assert len(xs) == 3 and xs.count(0.123) == 1
