@@ -46,7 +46,7 @@ from threadpoolctl import ThreadpoolController
 from . import gp
 from .acquisition import ACQUISITIONS, log_ei
 from .averaging import Mixture, log_posterior, sample_params
-from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_trend
+from .fidelity import AtFidelity, LearningCurves, encode_fidelity, extra_noise, fidelity_trend, fit_fidelity_noise
 from .input_warping import InputWarp, WarpedInputs, fit_input_warp
 from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, OptimizeOptions, maximize_acquisition
 from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
@@ -98,6 +98,8 @@ class EngineOptions:
     # reached (BOHB's choice of budget, with a GP instead of its KDE).
     fidelity_model: str = "joint"
     fidelity_rows: int = 300  # most per-epoch results the GP conditions on (each trial's latest first)
+    # The joint model's early epochs get extra noise, fitted (searchers.fidelity.fit_fidelity_noise).
+    fidelity_noise: bool = True
     optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
 
     def __post_init__(self) -> None:
@@ -136,6 +138,7 @@ class BOEngine:
         self.n_sobol = 0
         self.params: gp.GPParams | None = None
         self.warp: InputWarp | None = None
+        self.fidelity_noise = 0.0  # the joint model's extra noise at t = 0, see searchers.fidelity
         self.n_at_fit = 0
         self.n_fits = 0
 
@@ -268,10 +271,10 @@ class BOEngine:
         # warm start alone, with a full multi-start every `restart_every` fits.
         self.n_fits += refit
         settled = n > 2 * self.n_initial and self.n_fits % self.options.restart_every != 0
-        post = self._fit(rng=self.rng, n_starts=1 if settled else self.options.n_starts, refit=refit)
+        post, level = self._fit(rng=self.rng, n_starts=1 if settled else self.options.n_starts, refit=refit)
         if refit:
             # Averaging: the hyperparameter chain carries on from its last sample next time.
-            self.params, self.n_at_fit = post.components[-1].params, n
+            self.params, self.n_at_fit, self.fidelity_noise = post.components[-1].params, n, level
             self.warp = post.warp if isinstance(post, WarpedInputs) else None
         return self._with_pending(post, pending, t)
 
@@ -291,7 +294,7 @@ class BOEngine:
         if n < 2:
             raise ValueError(f"the GP needs at least 2 observations, it has {n}")
         current = self.params is not None and self.n_at_fit == n
-        post = self._fit(rng=np.random.default_rng(self.seed), n_starts=self.options.n_starts, refit=not current)
+        post, _ = self._fit(rng=np.random.default_rng(self.seed), n_starts=self.options.n_starts, refit=not current)
         return self._with_pending(post, pending, t)
 
     def _with_pending(self, post: gp.Posterior | Mixture | WarpedInputs, pending: np.ndarray | None,
@@ -302,34 +305,47 @@ class BOEngine:
                                 post.warp)
         return condition_on_pending(post, rows, self.options.pending_strategy)
 
-    def _fit(self, *, rng: np.random.Generator, n_starts: int, refit: bool) -> gp.Posterior | Mixture:
+    def _fit(self, *, rng: np.random.Generator, n_starts: int,
+             refit: bool) -> tuple[gp.Posterior | Mixture | WarpedInputs, float]:
         """The MAP fit, or with ``hyper_samples`` the mixture over posterior samples of the
-        hyperparameters, drawn by a chain that starts from the last state (a MAP fit the first time)."""
+        hyperparameters, drawn by a chain that starts from the last state (a MAP fit the first time);
+        and the joint model's extra noise level at t = 0 (0 without a fidelity coordinate)."""
         X, y = self._training_data()
         cat = self.space.categorical_mask
-        if X.shape[1] > self.space.dim:
+        joint = X.shape[1] > self.space.dim
+        if joint:
             cat = np.append(cat, False)  # the fidelity coordinate is ordinal
         warm = self.params if self.params is not None and len(self.params.lengthscales) == X.shape[1] else None
         averaging = self.options.hyper_samples > 0 and len(y) <= self.options.average_until
         warp = self._warp_for(X, cat)
+        level = self.fidelity_noise if joint and self.options.fidelity_noise else 0.0
 
         def fit(warm_start: gp.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
             return gp.fit(X if warp is None else warp.apply(X), y, cat, rng=rng, warm_start=warm_start,
                           n_starts=n_starts, fit_subset=self.options.fit_subset, refit=refit,
-                          warp=self.options.warp_outputs)
+                          warp=self.options.warp_outputs, extra=extra_noise(X[:, -1], level) if level else None)
 
         post = fit(warm, n_starts, warm is None or (refit and not averaging))
         if warp is not None and refit:
             # The warp that the hyperparameters just fitted like best; the fit again under it when it moved.
             theta, prior = post.params.to_theta(), gp.Prior.default(X.shape[1])
-            moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior), warp)
+            extra = post.noise - post.params.noise_var
+            moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior, extra),
+                                   warp)
             if moved is not warp:  # fit_input_warp returns its start when nothing beats it
                 warp = moved
                 post = fit(post.params, 1, not averaging)
+        if joint and refit and self.options.fidelity_noise:
+            chosen, theta = fit_fidelity_noise(post.params.to_theta(), post.X, post.y, cat)
+            if chosen != level:
+                level = chosen
+                post = fit(gp.GPParams.from_theta(theta), 1, not averaging)
         if averaging:
-            samples = sample_params(post.X, post.y, cat, post.params, n_samples=self.options.hyper_samples, rng=rng)
-            post = Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling)
-        return post if warp is None else WarpedInputs(post, warp)
+            extra = post.noise - post.params.noise_var
+            samples = sample_params(post.X, post.y, cat, post.params, n_samples=self.options.hyper_samples, rng=rng,
+                                    extra=extra)
+            post = Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling, extra=extra)
+        return (post if warp is None else WarpedInputs(post, warp)), level
 
     def _warp_for(self, X: np.ndarray, cat: np.ndarray) -> InputWarp | None:
         """With ``input_warping``, the last warp (the identity at first), on the ordered coordinates of

@@ -8,6 +8,12 @@ input coordinate ``t = log(r) / log(r_max)`` in [0, 1], so rows are
 fidelities, MOBSTER's joint design (Klein et al. 2020, "Model-based
 asynchronous hyperparameter and neural architecture search").
 
+Early epochs are noisier than late ones (a network's first-epoch accuracy
+depends on its initialisation and data order far more than its tenth's), so
+a result at ``t`` has noise variance ``noise + level * (1 - t)^2``: the GP's
+noise at the target fidelity plus an extra that vanishes there.
+``fit_fidelity_noise`` chooses ``level`` by the GP's log posterior.
+
 Cost stays bounded: of each trial's curve only the fidelities 1, 2, 4, 8, ...
 and its latest result are kept (ASHA's rungs with reduction factor 2 are
 exactly these), so a trial adds ``O(log r_max)`` rows however often it reports;
@@ -21,6 +27,14 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import lapack
+
+from .gp import GPParams, Prior, matern52, sq_dists
+
+# Extra noise variance at t = 0, in the GP's (standardised) units, tried by ``fit_fidelity_noise``;
+# and the fitted noise's values tried beside each.
+FIDELITY_NOISE_LEVELS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
+_NOISE_VARS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.3)
 
 
 def kept_fidelities(fidelities: list[float]) -> list[float]:
@@ -49,6 +63,36 @@ def fidelity_trend(t: np.ndarray, y: np.ndarray) -> np.ndarray:
     s = 1.0 - t
     (_, slope), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(s), s]), y, rcond=None)
     return slope * s
+
+
+def extra_noise(t: np.ndarray, level: float) -> np.ndarray:
+    """``(n,)`` extra noise variance of results at fidelities ``t: (n,)``: ``level`` at t = 0, none at 1."""
+    return level * (1.0 - t) ** 2
+
+
+def fit_fidelity_noise(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.ndarray) -> tuple[float, np.ndarray]:
+    """The extra-noise ``level`` and ``theta`` with its noise changed that maximise the log posterior
+    of ``y: (n,)`` at rows ``X: (n, d + 1)`` (the fidelity last), the kernel's other
+    hyperparameters held at ``theta``'s: every ``FIDELITY_NOISE_LEVELS`` with every ``_NOISE_VARS``
+    (the noise must move with the level: a fit without it put the early epochs' scatter there)."""
+    d = len(theta) - 3
+    Kf, _ = matern52(sq_dists(X, X, cat), GPParams.from_theta(theta))
+    prior, s = Prior.default(X.shape[1]), (1.0 - X[:, -1]) ** 2
+    best, best_level, best_theta = -math.inf, 0.0, theta
+    for level in FIDELITY_NOISE_LEVELS:
+        for noise in _NOISE_VARS:
+            candidate = theta.copy()
+            candidate[d + 1] = math.log(noise)
+            K = Kf + np.diag(noise + level * s)
+            L, info = lapack.dpotrf(K, lower=1, clean=0)
+            if info != 0:
+                continue
+            r = y - theta[d + 2]
+            alpha, _ = lapack.dpotrs(L, r, lower=1)
+            value = -0.5 * r @ alpha - np.log(np.diag(L)).sum() + prior.log_value(candidate)
+            if value > best:
+                best, best_level, best_theta = value, level, candidate
+    return best_level, best_theta
 
 
 @dataclass

@@ -13,7 +13,9 @@ With ``r^2 = sum_d D2_d / l_d^2`` and ``c = sqrt(5) r``::
 
     k(x, x') = s2 * (1 + c + c^2 / 3) * exp(-c)
 
-Model. ``y = m + f(x) + eps``, ``f ~ GP(0, k)``, ``eps ~ N(0, noise)``. The GP
+Model. ``y = m + f(x) + eps``, ``f ~ GP(0, k)``, ``eps_i ~ N(0, noise + extra_i)``: ``extra: (n,)``,
+zero unless given, is known noise on top of the learned one (a multi-fidelity model's noisier
+early epochs, see ``searchers.fidelity.fit_fidelity_noise``). The GP
 sees ``y`` standardised (zero mean, unit variance), with ``warp=True`` first
 centred on its median, scaled by its interquartile range and Yeo-Johnson
 transformed (see ``OutputScaling``); ``fit`` does it and ``Posterior`` keeps
@@ -168,12 +170,15 @@ def cholesky_with_jitter(K: np.ndarray) -> np.ndarray:
 # --- marginal likelihood ---------------------------------------------------------------
 
 
-def neg_log_marginal(theta: np.ndarray, D2: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def neg_log_marginal(theta: np.ndarray, D2: np.ndarray, y: np.ndarray,
+                     extra: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Negative log marginal likelihood of standardised ``y: (n,)`` and its gradient in ``theta``."""
     params = GPParams.from_theta(theta)
     n, d = len(y), D2.shape[2]
     Kf, dK_dr2 = matern52(D2, params)
     K = Kf + params.noise_var * np.eye(n)
+    if extra is not None:
+        K.flat[:: n + 1] += extra
     L = cholesky_with_jitter(K)
     r = y - params.mean
     alpha = cho_solve((L, True), r, check_finite=False)
@@ -190,9 +195,10 @@ def neg_log_marginal(theta: np.ndarray, D2: np.ndarray, y: np.ndarray) -> tuple[
     return float(value), grad
 
 
-def _objective(theta: np.ndarray, D2: np.ndarray, y: np.ndarray, prior: Prior) -> tuple[float, np.ndarray]:
+def _objective(theta: np.ndarray, D2: np.ndarray, y: np.ndarray, prior: Prior,
+               extra: np.ndarray | None) -> tuple[float, np.ndarray]:
     try:
-        value, grad = neg_log_marginal(theta, D2, y)
+        value, grad = neg_log_marginal(theta, D2, y, extra)
     except LinAlgError:
         return 1e25, np.zeros_like(theta)
     log_p, dlog_p = prior.log_density(theta)
@@ -208,6 +214,7 @@ def fit_params(
     warm_start: GPParams | None = None,
     n_starts: int = 3,
     max_iter: int = 200,
+    extra: np.ndarray | None = None,
 ) -> GPParams:
     """Maximum a posteriori hyperparameters for standardised ``y``.
 
@@ -226,7 +233,7 @@ def fit_params(
         res = minimize(
             _objective,
             theta0,
-            args=(D2, y, prior),
+            args=(D2, y, prior, extra),
             jac=True,
             method="L-BFGS-B",
             bounds=list(zip(prior.lower, prior.upper, strict=False)),
@@ -259,9 +266,11 @@ class Posterior:
     @classmethod
     def build(
         cls, X: np.ndarray, y: np.ndarray, cat: np.ndarray, params: GPParams, *,
-        noise: np.ndarray | None = None, scaling: OutputScaling = _PLAIN,
+        noise: np.ndarray | None = None, scaling: OutputScaling = _PLAIN, extra: np.ndarray | None = None,
     ) -> Posterior:
-        noise = np.full(len(y), params.noise_var) if noise is None else noise
+        """``noise: (n,)`` the per-point noise variance, else ``params.noise_var`` plus ``extra``."""
+        if noise is None:
+            noise = params.noise_var + (np.zeros(len(y)) if extra is None else extra)
         Kf, _ = matern52(sq_dists(X, X, cat), params)
         L = cholesky_with_jitter(Kf + np.diag(noise))
         # The triangular inverse, not (K + noise)^-1: its error grows with sqrt(cond K), not cond K,
@@ -328,24 +337,26 @@ def fit(
     fit_subset: int | None = None,
     refit: bool = True,
     warp: bool = False,
+    extra: np.ndarray | None = None,
 ) -> Posterior:
     """Scale ``y`` (standardise; with ``warp`` also Yeo-Johnson), fit hyperparameters (unless
     ``refit`` is False), and condition.
 
     ``fit_subset`` bounds the cost of the fit at large ``n``: hyperparameters are
     fitted on that many points (the best half and a random half of the rest),
-    and the posterior still conditions on every point.
+    and the posterior still conditions on every point. ``extra: (n,)`` is known noise variance per
+    point on top of the fitted noise, in the GP's units.
     """
     z, scaling = OutputScaling.fit(y, warp=warp)
     if refit or warm_start is None:
-        Xf, zf = X, z
+        Xf, zf, ef = X, z, extra
         if fit_subset is not None and len(z) > fit_subset:
             keep = _subset(z, fit_subset, rng)
-            Xf, zf = X[keep], z[keep]
-        params = fit_params(Xf, zf, cat, rng=rng, warm_start=warm_start, n_starts=n_starts)
+            Xf, zf, ef = X[keep], z[keep], None if extra is None else extra[keep]
+        params = fit_params(Xf, zf, cat, rng=rng, warm_start=warm_start, n_starts=n_starts, extra=ef)
     else:
         params = warm_start
-    return Posterior.build(X, z, cat, params, scaling=scaling)
+    return Posterior.build(X, z, cat, params, scaling=scaling, extra=extra)
 
 
 def _subset(z: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -4,8 +4,9 @@
     trace = simulate(MFHartmann(6), "mf-gp+asha", seed=0, workers=2, budget=50 * 32)
 
 A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
-``mf-gp-racq``, ``mf-gp-rung``, ``mf-gp-trend``, ``gp`` (final results only), ``random``,
-``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
+``mf-gp-racq``, ``mf-gp-rung``, ``mf-gp-trend``, ``mf-gp-map``, ``mf-gp-flatnoise`` (one noise
+for every epoch), ``gp`` (final results only), ``random``, ``tpe``, ``bohb``; schedulers ``asha``
+or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def make_searcher(name: str, problem, seed: int):
         "mf-gp-rung": lambda: GPEISearcher(seed=seed, fidelity_model="rung", **target),
         "mf-gp-trend": lambda: GPEISearcher(seed=seed, fidelity_model="joint_trend", **target),
         "mf-gp-map": lambda: GPEISearcher(seed=seed, hyper_samples=0, **target),
+        "mf-gp-flatnoise": lambda: GPEISearcher(seed=seed, fidelity_noise=False, **target),
         "gp": lambda: GPEISearcher(seed=seed, fidelity_attr=None),
         "gp-map": lambda: GPEISearcher(seed=seed, fidelity_attr=None, hyper_samples=0),
         "random": lambda: peers.RandomSearcher(seed=seed),

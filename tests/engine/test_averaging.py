@@ -51,7 +51,11 @@ def test_log_posterior_is_the_fits_objective_up_to_a_constant():
     rng = np.random.default_rng(1)
     thetas = [prior.sample(rng) for _ in range(5)]
     ours = np.array([averaging.log_posterior(t, D2, y, prior) for t in thetas])
-    fits = np.array([-gp._objective(t, D2, y, prior)[0] for t in thetas])
+    fits = np.array([-gp._objective(t, D2, y, prior, None)[0] for t in thetas])
+    np.testing.assert_allclose(ours - ours[0], fits - fits[0], rtol=1e-8, atol=1e-8)
+    extra = np.linspace(0.0, 0.3, len(y))  # a multi-fidelity model's extra noise
+    ours = np.array([averaging.log_posterior(t, D2, y, prior, extra) for t in thetas])
+    fits = np.array([-gp._objective(t, D2, y, prior, extra)[0] for t in thetas])
     np.testing.assert_allclose(ours - ours[0], fits - fits[0], rtol=1e-8, atol=1e-8)
     outside = prior.upper + 1.0
     assert averaging.log_posterior(outside, D2, y, prior) == -math.inf

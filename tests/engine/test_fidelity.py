@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from searchers import gp
 from searchers.engine import BOEngine, EngineOptions
-from searchers.fidelity import LearningCurves, encode_fidelity, kept_fidelities
+from searchers.fidelity import LearningCurves, encode_fidelity, extra_noise, fit_fidelity_noise, kept_fidelities
 from searchers.space import FloatParam, SearchSpace
 
 SPACE = SearchSpace((FloatParam(("x",), 0.0, 1.0), FloatParam(("y",), 0.0, 1.0)))
@@ -89,3 +90,46 @@ def test_the_trend_model_takes_a_learning_curve_trend_out_and_leaves_the_target_
     slope = np.polyfit(1.0 - X[:, -1], y_trend, 1)[0]
     assert abs(slope) < 1e-9 < abs(np.polyfit(1.0 - X[:, -1], y, 1)[0])
     assert engine_with("joint_trend").propose() is not None
+
+
+def _curves(rng: np.random.Generator, early_noise: float, trials: int = 14, epochs: int = 8):
+    """Rows ``(u, t)`` and standardised values of a smooth function, plus noise of sd ``early_noise
+    * (1 - t)`` (none at the target), for every epoch of ``trials`` configs."""
+    U = rng.random((trials, 2))
+    r = np.arange(1, epochs + 1)
+    t = encode_fidelity(r, epochs)
+    X = np.array([[*u, ti] for u in U for ti in t])
+    f = np.sin(4 * X[:, 0]) + X[:, 1] - 0.5 * (1 - X[:, 2])
+    y = f + early_noise * (1 - X[:, 2]) * rng.normal(size=len(f))
+    return X, (y - y.mean()) / y.std()
+
+
+def test_the_extra_noise_of_early_epochs_is_found_where_there_is_some_and_not_where_there_is_none():
+    cat = np.zeros(3, bool)
+    for early_noise, expect_extra in ((0.0, False), (0.6, True)):
+        X, y = _curves(np.random.default_rng(3), early_noise)
+        params = gp.fit_params(X, y, cat, rng=np.random.default_rng(0))
+        level, theta = fit_fidelity_noise(params.to_theta(), X, y, cat)
+        assert (level > 0) == expect_extra, (early_noise, level)
+        np.testing.assert_array_equal(np.delete(theta, 4), np.delete(params.to_theta(), 4))  # only the noise moves
+        if expect_extra:  # the target's noise is left small: the scatter is the early epochs'
+            assert np.exp(theta[4]) < 0.1 * level
+    np.testing.assert_allclose(extra_noise(np.array([0.0, 0.5, 1.0]), 0.3), [0.3, 0.075, 0.0])
+
+
+def test_the_engine_learns_the_early_noise_keeps_it_across_a_save_and_can_leave_it_out():
+    import pickle
+
+    rng = np.random.default_rng(5)
+    X, y = _curves(rng, 0.6, trials=10)
+    engines = {on: BOEngine(SPACE, seed=0, options=EngineOptions(max_fidelity=8, fidelity_noise=on))
+               for on in (True, False)}
+    for engine in engines.values():
+        for i, (row, value) in enumerate(zip(X, y, strict=True)):
+            epoch = int(round(8 ** row[2]))
+            engine.observe_partial(str(i // 8), row[:2], epoch, float(value))
+    u = engines[True].propose()
+    assert engines[True].fidelity_noise > 0 and engines[False].fidelity_noise == 0
+    restored = pickle.loads(pickle.dumps(engines[True]))
+    np.testing.assert_array_equal(restored.propose(), engines[True].propose())
+    assert u is not None and engines[False].propose() is not None

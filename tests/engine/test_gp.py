@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
@@ -62,6 +64,25 @@ def test_marginal_likelihood_gradient_matches_finite_differences():
     _, grad = gp.neg_log_marginal(theta, D2, z)
     numeric = approx_fprime(theta, lambda t: gp.neg_log_marginal(t, D2, z)[0], 1e-6)
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-5)
+
+
+def test_extra_noise_enters_the_likelihood_and_the_posterior_and_its_gradient_still_matches():
+    X, y = _data(n=12)
+    z, _, _ = warping.standardise(y)
+    cat = np.zeros(3, bool)
+    D2 = gp.sq_dists(X, X, cat)
+    theta = np.array([-0.5, 0.2, 0.1, 0.3, -3.0, 0.1])
+    extra = np.linspace(0.0, 0.5, 12)
+    value, grad = gp.neg_log_marginal(theta, D2, z, extra)
+    numeric = approx_fprime(theta, lambda t: gp.neg_log_marginal(t, D2, z, extra)[0], 1e-6)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-5)
+    params = gp.GPParams.from_theta(theta)
+    K = gp.matern52(D2, params)[0] + np.diag(params.noise_var + extra)
+    r = z - params.mean
+    expected = 0.5 * r @ np.linalg.solve(K, r) + 0.5 * np.linalg.slogdet(K)[1] + 6 * math.log(2 * math.pi)
+    assert value == pytest.approx(expected, rel=1e-10)
+    post = gp.Posterior.build(X, z, cat, params, extra=extra)
+    np.testing.assert_allclose(post.noise, params.noise_var + extra)
 
 
 def test_prior_gradient_matches_finite_differences():
