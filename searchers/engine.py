@@ -27,8 +27,10 @@ highest fidelity that ``d + 1`` trials reached. Pending trials are believed at
 that same fidelity. ``fidelity_model="joint_trend"`` first takes from the
 results a least-squares trend in the fidelity (a learning-curve mean), and
 ``fidelity_model="rung"`` instead fits a GP over ``u`` to
-the results at that one level (BOHB's choice of budget). Without partial
-results the engine is single-fidelity and its GP sees ``u`` alone.
+the results at that one level (BOHB's choice of budget). The joint models
+give early fidelities extra noise, fitted (``fidelity_noise``). Without partial
+results the engine is single-fidelity and its GP sees ``u`` alone. The model
+itself is fitted in ``searchers.model``.
 
 ``refit`` advances the engine (hyperparameter schedule, random stream);
 ``current_model`` reads the model as it is and changes nothing.
@@ -45,9 +47,10 @@ from threadpoolctl import ThreadpoolController
 
 from . import gp
 from .acquisition import ACQUISITIONS, log_ei
-from .averaging import Mixture, log_posterior, sample_params
-from .fidelity import AtFidelity, LearningCurves, encode_fidelity, extra_noise, fidelity_trend, fit_fidelity_noise
-from .input_warping import InputWarp, WarpedInputs, fit_input_warp
+from .averaging import Mixture
+from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_trend
+from .input_warping import InputWarp, WarpedInputs
+from .model import Model, ModelState, fit_model
 from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, OptimizeOptions, maximize_acquisition
 from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
@@ -136,9 +139,7 @@ class BOEngine:
         self.failed = np.empty((0, space.dim))
         self.curves = LearningCurves()
         self.n_sobol = 0
-        self.params: gp.GPParams | None = None
-        self.warp: InputWarp | None = None
-        self.fidelity_noise = 0.0  # the joint model's extra noise at t = 0, see searchers.fidelity
+        self.model_state = ModelState()  # hyperparameters, input warp, extra noise: what the next fit starts from
         self.n_at_fit = 0
         self.n_fits = 0
 
@@ -266,16 +267,14 @@ class BOEngine:
         state), conditioned on ``pending`` (believed at fidelity ``t`` when multi-fidelity)."""
         n = len(self.y) + len(self.curves)
         grown = n >= self.options.refit_growth * self.n_at_fit
-        refit = self.params is None or n <= self.options.refit_all_until or grown
+        refit = self.model_state.params is None or n <= self.options.refit_all_until or grown
         # Several starts while the data are few and the likelihood surface shifts; then the
         # warm start alone, with a full multi-start every `restart_every` fits.
         self.n_fits += refit
         settled = n > 2 * self.n_initial and self.n_fits % self.options.restart_every != 0
-        post, level = self._fit(rng=self.rng, n_starts=1 if settled else self.options.n_starts, refit=refit)
+        post, state = self._fit(rng=self.rng, n_starts=1 if settled else self.options.n_starts, refit=refit)
         if refit:
-            # Averaging: the hyperparameter chain carries on from its last sample next time.
-            self.params, self.n_at_fit, self.fidelity_noise = post.components[-1].params, n, level
-            self.warp = post.warp if isinstance(post, WarpedInputs) else None
+            self.model_state, self.n_at_fit = state, n
         return self._with_pending(post, pending, t)
 
     def current_model(self, pending: np.ndarray | None = None) -> gp.Posterior | Mixture:
@@ -293,7 +292,7 @@ class BOEngine:
         n = len(self.y) + len(self.curves)
         if n < 2:
             raise ValueError(f"the GP needs at least 2 observations, it has {n}")
-        current = self.params is not None and self.n_at_fit == n
+        current = self.model_state.params is not None and self.n_at_fit == n
         post, _ = self._fit(rng=np.random.default_rng(self.seed), n_starts=self.options.n_starts, refit=not current)
         return self._with_pending(post, pending, t)
 
@@ -305,58 +304,29 @@ class BOEngine:
                                 post.warp)
         return condition_on_pending(post, rows, self.options.pending_strategy)
 
-    def _fit(self, *, rng: np.random.Generator, n_starts: int,
-             refit: bool) -> tuple[gp.Posterior | Mixture | WarpedInputs, float]:
-        """The MAP fit, or with ``hyper_samples`` the mixture over posterior samples of the
-        hyperparameters, drawn by a chain that starts from the last state (a MAP fit the first time);
-        and the joint model's extra noise level at t = 0 (0 without a fidelity coordinate)."""
+    def _fit(self, *, rng: np.random.Generator, n_starts: int, refit: bool) -> tuple[Model, ModelState]:
+        """The model on the training rows and the state it settled on (``searchers.model``)."""
         X, y = self._training_data()
         cat = self.space.categorical_mask
         joint = X.shape[1] > self.space.dim
         if joint:
             cat = np.append(cat, False)  # the fidelity coordinate is ordinal
-        warm = self.params if self.params is not None and len(self.params.lengthscales) == X.shape[1] else None
-        averaging = self.options.hyper_samples > 0 and len(y) <= self.options.average_until
-        warp = self._warp_for(X, cat)
-        level = self.fidelity_noise if joint and self.options.fidelity_noise else 0.0
+        return fit_model(X, y, cat, joint=joint, start=self.model_state, options=self.options, rng=rng,
+                         n_starts=n_starts, refit=refit)
 
-        def fit(warm_start: gp.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
-            return gp.fit(X if warp is None else warp.apply(X), y, cat, rng=rng, warm_start=warm_start,
-                          n_starts=n_starts, fit_subset=self.options.fit_subset, refit=refit,
-                          warp=self.options.warp_outputs, extra=extra_noise(X[:, -1], level) if level else None)
+    @property
+    def params(self) -> gp.GPParams | None:
+        """The last fitted hyperparameters (the chain's last sample when averaging)."""
+        return self.model_state.params
 
-        post = fit(warm, n_starts, warm is None or (refit and not averaging))
-        if warp is not None and refit:
-            # The warp that the hyperparameters just fitted like best; the fit again under it when it moved.
-            theta, prior = post.params.to_theta(), gp.Prior.default(X.shape[1])
-            extra = post.noise - post.params.noise_var
-            moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior, extra),
-                                   warp)
-            if moved is not warp:  # fit_input_warp returns its start when nothing beats it
-                warp = moved
-                post = fit(post.params, 1, not averaging)
-        if joint and refit and self.options.fidelity_noise:
-            chosen, theta = fit_fidelity_noise(post.params.to_theta(), post.X, post.y, cat)
-            if chosen != level:
-                level = chosen
-                post = fit(gp.GPParams.from_theta(theta), 1, not averaging)
-        if averaging:
-            extra = post.noise - post.params.noise_var
-            samples = sample_params(post.X, post.y, cat, post.params, n_samples=self.options.hyper_samples, rng=rng,
-                                    extra=extra)
-            post = Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling, extra=extra)
-        return (post if warp is None else WarpedInputs(post, warp)), level
+    @property
+    def warp(self) -> InputWarp | None:
+        return self.model_state.warp
 
-    def _warp_for(self, X: np.ndarray, cat: np.ndarray) -> InputWarp | None:
-        """With ``input_warping``, the last warp (the identity at first), on the ordered coordinates of
-        configs (not the fidelity's)."""
-        if not self.options.input_warping:
-            return None
-        if self.warp is not None and len(self.warp.mask) == X.shape[1]:
-            return self.warp
-        mask = ~cat
-        mask[self.space.dim:] = False
-        return InputWarp.identity(mask)
+    @property
+    def fidelity_noise(self) -> float:
+        """The joint model's extra noise variance at t = 0 (``searchers.fidelity``)."""
+        return self.model_state.noise_level
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
         """Full-fidelity observations, the kept partial ones (with a fidelity coordinate when they
