@@ -36,7 +36,12 @@ def build_tuner(
 ):
     """A ``tune.Tuner`` for ``trainable``; ``keep_checkpoints`` keeps that many per trial, the best by ``metric``."""
     from ray import tune
+    from ray.tune.search import BasicVariantGenerator
 
+    if isinstance(search_alg, BasicVariantGenerator):
+        # Tune applies max_concurrent_trials to Searchers only, and warns for a generator, which limits
+        # itself (see make_searcher).
+        max_concurrent = None
     # A trial that never reports the metric is a failed trial (the searcher records why), not the
     # end of the sweep, which is what Tune's strict metric check would make it.
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
@@ -56,12 +61,15 @@ def build_tuner(
     )
 
 
-def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] = (), gp_options: dict | None = None):
+def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] = (), gp_options: dict | None = None,
+                  max_concurrent: int = 0):
     """The search algorithm for ``--searcher``.
 
     The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity. Every
     searcher, random search included (Ray's, seeded), tries the configs ``first`` before its own, so
-    that a comparison of searchers gives none of them a head start.
+    that a comparison of searchers gives none of them a head start. ``max_concurrent`` is for random
+    search: Tune limits its own generator and any ``Searcher`` by ``max_concurrent_trials``, but not
+    a generator it is given, which would create every trial at once.
     """
     if name == "gp":
         from searchers import GPEISearcher
@@ -74,7 +82,8 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
         return AxSearcher(seed=seed, points_to_evaluate=list(first) or None)
     from ray.tune.search import BasicVariantGenerator
 
-    return BasicVariantGenerator(points_to_evaluate=list(first) or None, random_state=seed)
+    return BasicVariantGenerator(points_to_evaluate=list(first) or None, max_concurrent=max_concurrent,
+                                 random_state=seed)
 
 
 def make_scheduler(name: str, epochs: int):
@@ -110,7 +119,7 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
             raise SystemExit(f"--resume: {run_dir} is not a run that can be resumed")
         return tune.Tuner.restore(run_dir, trainable=trainable, resume_errored=True), None  # its own console
     searcher = make_searcher(searcher_name, options.seed, epochs=options.epochs, first=job.first_configs,
-                             gp_options=job.gp_options)
+                             gp_options=job.gp_options, max_concurrent=options.max_concurrent)
     tuner = build_tuner(
         trainable, job.param_space(options.epochs, options.seed), metric=METRIC, mode=MODE,
         num_samples=options.num_samples, storage_path=options.storage_path, name=name, search_alg=searcher,

@@ -124,3 +124,21 @@ def test_every_searcher_tries_the_jobs_first_configs(ray_session, tmp_path, sear
                         search_alg=make_searcher(searcher, 0, epochs=1, first=first))
     xs = [result.config["x"] for result in tuner.fit()]
     assert len(xs) == 3 and xs.count(0.123) == 1
+
+
+def _sleep_then_report(config: dict) -> None:
+    from ray import tune
+
+    time.sleep(1.0)
+    tune.report({"score": config["x"]})
+
+
+def test_random_search_creates_trials_only_as_slots_free(ray_session, tmp_path):
+    from ray import tune
+
+    from tune_jobs.tuner import build_tuner, make_searcher
+
+    tuner = build_tuner(_sleep_then_report, {"x": tune.uniform(0.0, 1.0)}, metric="score", mode="max",
+                        num_samples=50, storage_path=str(tmp_path), name="lazy", max_concurrent=1, time_budget=4,
+                        search_alg=make_searcher("random", 0, epochs=1, max_concurrent=1))
+    assert 1 <= len(tuner.fit()) <= 8  # not 50 trials, most of them never started
