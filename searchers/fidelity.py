@@ -77,7 +77,7 @@ def fit_fidelity_noise(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
     (the noise must move with the level: a fit without it put the early epochs' scatter there)."""
     d = len(theta) - 3
     Kf, _ = matern52(sq_dists(X, X, cat), GPParams.from_theta(theta))
-    prior, s = Prior.default(X.shape[1]), (1.0 - X[:, -1]) ** 2
+    prior, s, r = Prior.default(X.shape[1]), (1.0 - X[:, -1]) ** 2, y - theta[d + 2]
     best, best_level, best_theta = -math.inf, 0.0, theta
     for level in FIDELITY_NOISE_LEVELS:
         for noise in _NOISE_VARS:
@@ -87,7 +87,6 @@ def fit_fidelity_noise(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
             L, info = lapack.dpotrf(K, lower=1, clean=0)
             if info != 0:
                 continue
-            r = y - theta[d + 2]
             alpha, _ = lapack.dpotrs(L, r, lower=1)
             value = -0.5 * r @ alpha - np.log(np.diag(L)).sum() + prior.log_value(candidate)
             if value > best:

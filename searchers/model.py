@@ -49,16 +49,18 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
     warp = _warp_start(start.warp, cat, joint) if options.input_warping else None
     level = start.noise_level if joint and options.fidelity_noise else 0.0
 
+    def extra() -> np.ndarray | None:
+        return extra_noise(X[:, -1], level) if level else None
+
     def fit(warm_start: gp.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
         return gp.fit(X if warp is None else warp.apply(X), y, cat, rng=rng, warm_start=warm_start, n_starts=n_starts,
-                      fit_subset=options.fit_subset, refit=refit, warp=options.warp_outputs,
-                      extra=extra_noise(X[:, -1], level) if level else None)
+                      fit_subset=options.fit_subset, refit=refit, warp=options.warp_outputs, extra=extra())
 
     post = fit(warm, n_starts, warm is None or (refit and not averaging))
     if warp is not None and refit:
         # The warp that the hyperparameters just fitted like best; the fit again under it when it moved.
-        theta, prior, extra = post.params.to_theta(), gp.Prior.default(X.shape[1]), post.noise - post.params.noise_var
-        moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior, extra), warp)
+        theta, prior, known = post.params.to_theta(), gp.Prior.default(X.shape[1]), extra()
+        moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior, known), warp)
         if moved is not warp:  # fit_input_warp returns its start when nothing beats it
             warp = moved
             post = fit(post.params, 1, not averaging)
@@ -69,9 +71,9 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
             post = fit(gp.GPParams.from_theta(theta), 1, not averaging)
     model: gp.Posterior | Mixture = post
     if averaging:
-        extra = post.noise - post.params.noise_var
-        samples = sample_params(post.X, post.y, cat, post.params, n_samples=options.hyper_samples, rng=rng, extra=extra)
-        model = Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling, extra=extra)
+        known = extra()
+        samples = sample_params(post.X, post.y, cat, post.params, n_samples=options.hyper_samples, rng=rng, extra=known)
+        model = Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling, extra=known)
     state = ModelState(model.components[-1].params, warp, level)  # the chain carries on from its last sample
     return (model if warp is None else WarpedInputs(model, warp)), state
 
