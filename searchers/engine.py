@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -51,78 +50,15 @@ from .averaging import Mixture
 from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_trend
 from .input_warping import InputWarp, WarpedInputs
 from .model import Model, ModelState, fit_model
-from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, OptimizeOptions, maximize_acquisition
-from .pending import DEFAULT_STRATEGY, STRATEGIES, condition_on_pending
+from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, maximize_acquisition
+from .options import EngineOptions, default_n_initial
+from .pending import condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
 
 logger = logging.getLogger(__name__)
 
 _THREADPOOLS = ThreadpoolController()
 _ENUMERABLE = 200_000  # finite spaces up to this size are listed when Sobol draws run dry
-
-
-def default_n_initial(dim: int) -> int:
-    """Sobol points before the GP takes over: ``2 d``, between 5 and 20."""
-    return int(min(max(2 * dim, 5), 20))
-
-
-FAILED_TRIALS = ("ignore", "worst")
-FIDELITY_ACQUISITIONS = ("target", "r_acq")
-FIDELITY_MODELS = ("joint", "joint_trend", "rung")
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    n_initial: int | None = None
-    acquisition: str = "log_ei"
-    pending_strategy: str = DEFAULT_STRATEGY
-    # "worst": a failed point enters the GP at the worst value seen (measured better than "ignore" on
-    # 3 of 4 benchmark cells with failing regions, see tune_jobs.problems.FAILING_PROBLEMS).
-    failed_trials: str = "worst"
-    warp_outputs: bool = True  # Yeo-Johnson on the targets, see gp.OutputScaling
-    # Average the model and the acquisition over this many posterior samples of the GP's
-    # hyperparameters (searchers.averaging); 0: one maximum-a-posteriori fit. Above `average_until`
-    # GP rows the samples' cost (each a Cholesky per sweep) gives way to the MAP fit, which the
-    # data pin down by then anyway.
-    hyper_samples: int = 8
-    average_until: int = 100
-    # A Kumaraswamy CDF on each ordered coordinate, fitted before each fit (searchers.input_warping).
-    input_warping: bool = False
-    n_starts: int = 3
-    restart_every: int = 5
-    refit_all_until: int = 150
-    refit_growth: float = 1.1
-    fit_subset: int = 300
-    max_fidelity: float | None = None  # the target fidelity; None: the most any trial has reached
-    fidelity_acquisition: str = "target"
-    # "joint": one GP over (config, fidelity); "joint_trend": the same on the results less a least-squares
-    # trend linear in (1 - t), a learning-curve mean (zero at the target, so predictions there keep their
-    # units); "rung": a GP over configs on the results at one level, the highest that d + 1 trials
-    # reached (BOHB's choice of budget, with a GP instead of its KDE).
-    fidelity_model: str = "joint"
-    fidelity_rows: int = 300  # most per-epoch results the GP conditions on (each trial's latest first)
-    # The joint model's early epochs get extra noise, fitted (searchers.fidelity.fit_fidelity_noise).
-    fidelity_noise: bool = True
-    optimize: OptimizeOptions = field(default_factory=OptimizeOptions)
-
-    def __post_init__(self) -> None:
-        if self.acquisition not in ACQUISITIONS:
-            raise ValueError(f"unknown acquisition {self.acquisition!r}; choose one of {sorted(ACQUISITIONS)}")
-        if self.pending_strategy not in STRATEGIES:
-            raise ValueError(f"unknown pending strategy {self.pending_strategy!r}; choose one of {STRATEGIES}")
-        if self.failed_trials not in FAILED_TRIALS:
-            raise ValueError(f"unknown failed_trials {self.failed_trials!r}; choose one of {FAILED_TRIALS}")
-        if self.fidelity_acquisition not in FIDELITY_ACQUISITIONS:
-            raise ValueError(f"unknown fidelity_acquisition {self.fidelity_acquisition!r}; "
-                             f"choose one of {FIDELITY_ACQUISITIONS}")
-        if self.fidelity_model not in FIDELITY_MODELS:
-            raise ValueError(f"unknown fidelity_model {self.fidelity_model!r}; choose one of {FIDELITY_MODELS}")
-        if self.max_fidelity is not None and not self.max_fidelity >= 1:
-            raise ValueError(f"max_fidelity must be at least 1, got {self.max_fidelity}")
-        if self.hyper_samples < 0:
-            raise ValueError(f"hyper_samples must be 0 (MAP) or more, got {self.hyper_samples}")
-        if self.n_initial is not None and self.n_initial < 1:
-            raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")
 
 
 class BOEngine:

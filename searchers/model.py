@@ -15,7 +15,6 @@ replaces the fit by the mixture over posterior samples of the hyperparameters
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,9 +22,7 @@ from . import gp
 from .averaging import Mixture, log_posterior, sample_params
 from .fidelity import extra_noise, fit_fidelity_noise
 from .input_warping import InputWarp, WarpedInputs, fit_input_warp
-
-if TYPE_CHECKING:
-    from .engine import EngineOptions
+from .options import EngineOptions
 
 Model = gp.Posterior | Mixture | WarpedInputs
 

@@ -27,7 +27,8 @@ from ray.tune.search import Searcher
 
 from . import calibration
 from .base import SpaceSearcher, metric_value
-from .engine import BOEngine, EngineOptions
+from .engine import BOEngine
+from .options import EngineOptions
 from .space import SearchSpace
 
 
@@ -51,7 +52,7 @@ class GPEISearcher(SpaceSearcher):
         max_fidelity: the fidelity a full run reaches (e.g. the epochs ASHA's
             ``max_t`` allows); the acquisition aims there. Default: the most any
             trial has reached.
-        **engine_options: any field of ``searchers.engine.EngineOptions``, where
+        **engine_options: any field of ``searchers.options.EngineOptions``, where
             the defaults live: ``n_initial`` (Sobol points before the GP takes
             over), ``acquisition`` (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
             (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed

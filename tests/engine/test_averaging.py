@@ -7,9 +7,10 @@ from scipy.stats import kstest, norm
 
 from searchers import averaging, gp
 from searchers.acquisition import log_ei
-from searchers.engine import BOEngine, EngineOptions
+from searchers.engine import BOEngine
 from searchers.fidelity import AtFidelity
 from searchers.optimize import AcquisitionFunction, AveragedAcquisition, OptimizeOptions, maximize_acquisition
+from searchers.options import EngineOptions
 from searchers.pending import condition_on_pending
 from searchers.space import FloatParam, SearchSpace
 

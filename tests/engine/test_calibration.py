@@ -6,7 +6,8 @@ from scipy.integrate import trapezoid
 from scipy.stats import norm
 
 from searchers import averaging, calibration, gp
-from searchers.engine import BOEngine, EngineOptions
+from searchers.engine import BOEngine
+from searchers.options import EngineOptions
 from searchers.space import FloatParam, SearchSpace
 from searchers.warping import OutputScaling
 

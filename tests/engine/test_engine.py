@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from searchers.acquisition import log_ei
-from searchers.engine import BOEngine, EngineOptions, default_n_initial
+from searchers.engine import BOEngine
 from searchers.gp import fit
 from searchers.optimize import AcquisitionFunction, maximize_acquisition
+from searchers.options import EngineOptions, default_n_initial
 from searchers.pending import condition_on_pending
 from searchers.space import CategoricalParam, FloatParam, GridParam, SearchSpace, duplicates_of
 from tune_jobs.functions import branin, hartmann6

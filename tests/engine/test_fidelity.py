@@ -3,8 +3,9 @@
 import numpy as np
 
 from searchers import gp
-from searchers.engine import BOEngine, EngineOptions
+from searchers.engine import BOEngine
 from searchers.fidelity import LearningCurves, encode_fidelity, extra_noise, fit_fidelity_noise, kept_fidelities
+from searchers.options import EngineOptions
 from searchers.space import FloatParam, SearchSpace
 
 SPACE = SearchSpace((FloatParam(("x",), 0.0, 1.0), FloatParam(("y",), 0.0, 1.0)))

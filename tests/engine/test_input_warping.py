@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from searchers import averaging, calibration, gp
-from searchers.engine import BOEngine, EngineOptions
+from searchers.engine import BOEngine
 from searchers.fidelity import AtFidelity
 from searchers.input_warping import InputWarp, WarpedInputs, fit_input_warp
+from searchers.options import EngineOptions
 from searchers.space import CategoricalParam, FloatParam, SearchSpace
 
 
