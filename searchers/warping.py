@@ -75,6 +75,16 @@ class OutputScaling:
         slope = np.where(x >= 0, (self.power - 1.0) * np.log1p(np.abs(x)), (1.0 - self.power) * np.log1p(np.abs(x)))
         return log_scale + slope - np.log(self.warped_scale)
 
+    def bounds(self) -> tuple[float, float]:
+        """The range of ``forward`` in GP units, ``(lower, upper)``: the whole line unless the power
+        bounds the warp, above 2 its lower tail (``YJ >= 1 / (2 - p)``), below 0 its upper one
+        (``YJ <= -1 / p``). Beyond a bound a GP value stands for no value of the targets."""
+        if self.power is None:
+            return -np.inf, np.inf
+        lower = 1.0 / (2.0 - self.power) if self.power > 2.0 else -np.inf
+        upper = -1.0 / self.power if self.power < 0.0 else np.inf
+        return ((lower - self.warped_shift) / self.warped_scale, (upper - self.warped_shift) / self.warped_scale)
+
     def to_units(self, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A GP ``(mean, variance)`` as ``(centre, std)`` in the targets' units.
 

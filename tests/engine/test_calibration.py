@@ -67,6 +67,38 @@ def test_mixture_interval_holds_its_mass_and_the_density_integrates_to_one():
         assert trapezoid(density, grid) == pytest.approx(1.0, abs=2e-3)
 
 
+def test_a_bounded_warp_gives_finite_intervals_holding_their_mass_and_a_density_integrating_to_one():
+    # A long tail of bad values asks for a Yeo-Johnson power above 2: the warp has a floor in GP
+    # units, and the predictive mixture is conditioned on lying above it.
+    rng = np.random.default_rng(0)
+    X = rng.random((15, 2))
+    y = -np.exp(12 * X[:, 0]) + X[:, 1]
+    z, scaling = OutputScaling.fit(y, warp=True)
+    floor, ceiling = scaling.bounds()
+    assert scaling.power > 2 and np.isfinite(floor) and ceiling == np.inf
+    assert z.min() > floor
+    cat = np.zeros(2, bool)
+    draws = averaging.sample_params(X, z, cat, gp.fit_params(X, z, cat, rng=np.random.default_rng(0)),
+                                    n_samples=6, rng=np.random.default_rng(0))
+    mixture = averaging.Mixture.build(X, z, cat, draws, scaling=scaling)
+    U = np.array([[1.0, 0.15], [0.1, 0.5]])  # at the bad end, and among good values
+    means, variances = calibration.predictive_each(mixture, U)
+    beyond = np.mean(norm.cdf(floor, means, np.sqrt(variances)), axis=0)
+    assert beyond[0] > 0.025  # unconditioned, the lower end of a 95% interval would lie below the floor
+    lower, upper = calibration.interval(mixture, U, 0.95)
+    assert np.isfinite(lower).all() and (lower < upper).all()
+    for i in range(len(U)):
+        w_lo, w_hi = scaling.forward(np.array([lower[i], upper[i]]))
+        cdf = norm.cdf(np.array([w_lo, w_hi])[:, None], means[:, i], np.sqrt(variances[:, i])).mean(axis=1)
+        assert (cdf[1] - cdf[0]) / (1 - beyond[i]) == pytest.approx(0.95, abs=1e-6)
+        # the density in the targets' units holds the conditioned mass of the range it spans (its tail
+        # towards the floor is too long to integrate to the end)
+        grid = y.max() + 1 - np.geomspace(1e-4, 1e4, 400_001)[::-1]
+        density = np.exp(calibration.log_density(mixture, np.repeat(U[i:i + 1], len(grid), 0), grid))
+        ends = norm.cdf(scaling.forward(grid[[0, -1]])[:, None], means[:, i], np.sqrt(variances[:, i])).mean(axis=1)
+        assert trapezoid(density, grid) == pytest.approx((ends[1] - ends[0]) / (1 - beyond[i]), rel=1e-3)
+
+
 def test_coverage_counts_the_share_inside():
     assert calibration.coverage(np.zeros(4), np.ones(4), np.array([0.5, 1.0, 1.5, -0.1])) == 0.5
 
