@@ -56,16 +56,18 @@ def plot_posterior_1d(searcher, param: str, path: str | Path | None = None, *, b
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
     if objective is not None:
         top.plot(grid, [objective(c) for c in configs], color="black", linestyle="--", linewidth=1, label="target")
-    top.plot(grid, mean, color="C0", label="GP mean")
-    top.fill_between(grid, lower, upper, color="C0", alpha=0.2, label="95% predictive interval")
     xs = [_get(c, p.path) for c, _ in observations]
     ys = np.array([v for _, v in observations])
+    # An output warp with a bounded range gives the interval an infinite end in the bad tail;
+    # keep the view on the data and the band inside it.
+    low, high = min(ys.min(), mean.min()), max(ys.max(), mean.max())
+    view = (low - 0.5 * (high - low + 1e-12), high + 0.5 * (high - low + 1e-12))
+    top.plot(grid, mean, color="C0", label="GP mean")
+    top.fill_between(grid, np.clip(lower, *view), np.clip(upper, *view), color="C0", alpha=0.2,
+                     label="95% predictive interval")
     top.scatter(xs, ys, color="C3", zorder=3, s=22,
                 label="observations" if len(searcher.space.params) == 1 else "observations (projected)")
-    # An output warp with a bounded range sends the interval's far end of the bad tail towards
-    # infinity; keep the view on the data.
-    low, high = min(ys.min(), mean.min()), max(ys.max(), mean.max())
-    top.set_ylim(low - 0.5 * (high - low + 1e-12), high + 0.5 * (high - low + 1e-12))
+    top.set_ylim(*view)
     _draw_acquisition(bottom, grid, acq, searcher.acquisition_name)
     if nxt is not None:
         for ax in (top, bottom):

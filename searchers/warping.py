@@ -78,7 +78,7 @@ class OutputScaling:
     def bounds(self) -> tuple[float, float]:
         """The range of ``forward`` in GP units, ``(lower, upper)``: the whole line unless the power
         bounds the warp, above 2 its lower tail (``YJ >= 1 / (2 - p)``), below 0 its upper one
-        (``YJ <= -1 / p``). Beyond a bound a GP value stands for no value of the targets."""
+        (``YJ <= -1 / p``). A GP value beyond a bound maps to no finite value of the targets."""
         if self.power is None:
             return -np.inf, np.inf
         lower = 1.0 / (2.0 - self.power) if self.power > 2.0 else -np.inf

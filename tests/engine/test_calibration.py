@@ -67,9 +67,9 @@ def test_mixture_interval_holds_its_mass_and_the_density_integrates_to_one():
         assert trapezoid(density, grid) == pytest.approx(1.0, abs=2e-3)
 
 
-def test_a_bounded_warp_gives_finite_intervals_holding_their_mass_and_a_density_integrating_to_one():
+def test_a_bounded_warp_gives_an_infinite_end_beyond_its_floor_and_leaves_that_mass_out_of_the_density():
     # A long tail of bad values asks for a Yeo-Johnson power above 2: the warp has a floor in GP
-    # units, and the predictive mixture is conditioned on lying above it.
+    # units, and the model's mass below it stands for values worse than any finite one.
     rng = np.random.default_rng(0)
     X = rng.random((15, 2))
     y = -np.exp(12 * X[:, 0]) + X[:, 1]
@@ -84,19 +84,17 @@ def test_a_bounded_warp_gives_finite_intervals_holding_their_mass_and_a_density_
     U = np.array([[1.0, 0.15], [0.1, 0.5]])  # at the bad end, and among good values
     means, variances = calibration.predictive_each(mixture, U)
     beyond = np.mean(norm.cdf(floor, means, np.sqrt(variances)), axis=0)
-    assert beyond[0] > 0.025  # unconditioned, the lower end of a 95% interval would lie below the floor
+    assert beyond[0] > 0.025 > beyond[1]
     lower, upper = calibration.interval(mixture, U, 0.95)
-    assert np.isfinite(lower).all() and (lower < upper).all()
-    for i in range(len(U)):
-        w_lo, w_hi = scaling.forward(np.array([lower[i], upper[i]]))
-        cdf = norm.cdf(np.array([w_lo, w_hi])[:, None], means[:, i], np.sqrt(variances[:, i])).mean(axis=1)
-        assert (cdf[1] - cdf[0]) / (1 - beyond[i]) == pytest.approx(0.95, abs=1e-6)
-        # the density in the targets' units holds the conditioned mass of the range it spans (its tail
-        # towards the floor is too long to integrate to the end)
-        grid = y.max() + 1 - np.geomspace(1e-4, 1e4, 400_001)[::-1]
-        density = np.exp(calibration.log_density(mixture, np.repeat(U[i:i + 1], len(grid), 0), grid))
-        ends = norm.cdf(scaling.forward(grid[[0, -1]])[:, None], means[:, i], np.sqrt(variances[:, i])).mean(axis=1)
-        assert trapezoid(density, grid) == pytest.approx((ends[1] - ends[0]) / (1 - beyond[i]), rel=1e-3)
+    assert lower[0] == -np.inf and np.isfinite([lower[1], *upper]).all()
+    w_lo, w_hi = scaling.forward(np.array([lower[1], upper[1]]))
+    cdf = norm.cdf(np.array([w_lo, w_hi])[:, None], means[:, 1], np.sqrt(variances[:, 1])).mean(axis=1)
+    assert cdf[1] - cdf[0] == pytest.approx(0.95, abs=1e-6)
+    # the density of finite values holds the mixture's mass of the range it spans, nothing of the floor's
+    grid = y.max() + 1 - np.geomspace(1e-4, 1e4, 400_001)[::-1]
+    density = np.exp(calibration.log_density(mixture, np.repeat(U[:1], len(grid), 0), grid))
+    ends = norm.cdf(scaling.forward(grid[[0, -1]])[:, None], means[:, 0], np.sqrt(variances[:, 0])).mean(axis=1)
+    assert trapezoid(density, grid) == pytest.approx(ends[1] - ends[0], rel=1e-3)
 
 
 def test_coverage_counts_the_share_inside():
