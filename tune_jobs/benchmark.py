@@ -36,6 +36,7 @@ from searchers.tune_space import from_tune
 
 from . import bbob, peers
 from .problems import FAILING_PROBLEMS, PROBLEMS, Problem, problem_named
+from .tables import markdown_table, write_report
 
 ALL_PROBLEMS = {**PROBLEMS, **FAILING_PROBLEMS}
 
@@ -212,16 +213,6 @@ def _timed_calls(searcher, problem, space, n: int, calls: int, seed: int) -> lis
     return seconds
 
 
-def markdown_table(frame: pd.DataFrame) -> str:
-    def cell(v):
-        return f"{v:.3g}" if isinstance(v, float) and math.isfinite(v) else str(v)
-
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    lines = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *lines])
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS),
@@ -290,14 +281,6 @@ def main(argv: list[str] | None = None) -> int:
         report += ["## Seconds per suggest() with n Hartmann6 observations", "", markdown_table(timing), ""]
     write_report(args.out / "summary.md", report)
     return 0
-
-
-def write_report(path: Path, lines: list[str]) -> None:
-    """The report's lines to ``path`` and to the console."""
-    text = "\n".join(lines)
-    path.write_text(text)
-    print("\n" + text)
-    print(f"written to {path.parent}/")
 
 
 if __name__ == "__main__":

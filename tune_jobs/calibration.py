@@ -27,8 +27,9 @@ from searchers.calibration import coverage
 from searchers.tune_space import from_tune
 
 from . import bbob, peers
-from .benchmark import SEARCHERS, markdown_table, write_report
+from .benchmark import SEARCHERS
 from .problems import PROBLEMS, problem_named
+from .tables import markdown_table, write_report
 
 LEVEL = 0.95
 CHEAP = [name for name, problem in PROBLEMS.items() if problem.optimum is not None]  # synthetic: 500 fresh values each

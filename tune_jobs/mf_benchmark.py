@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 from . import peers
-from .benchmark import markdown_table
 from .lc_table import TABLES
 from .mf_problems import LearningCurveTable, MFHartmann
 from .simulate import simulate
+from .tables import markdown_table
 
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha",
            "mf-gp-flatnoise+asha", "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha", "random+asha", "tpe+asha",
