@@ -297,7 +297,7 @@ class BOEngine:
         the engine as it is (to complete a partial config)."""
         skip = self.n_sobol
         for _ in range(64):
-            batch = sobol(self.space, 16, seed=self.seed, skip=skip)
+            batch = self._design(skip, 16)
             for u in batch:
                 skip += 1
                 if not duplicates_of(u[None], exclude)[0]:
@@ -314,6 +314,16 @@ class BOEngine:
             return None
         rng = self.rng if advance else np.random.default_rng(self.seed + skip)
         return free[rng.integers(len(free))]
+
+    def _design(self, skip: int, n: int) -> np.ndarray:
+        """``(n, d)``: points ``skip, ..., skip + n - 1`` of the initial design, the space's centre first
+        (``centre_first``), then a scrambled Sobol sequence."""
+        if not self.options.centre_first:
+            return sobol(self.space, n, seed=self.seed, skip=skip)
+        points = sobol(self.space, n, seed=self.seed, skip=max(skip - 1, 0))
+        if skip == 0:
+            points = np.vstack([self.space.snap(np.full((1, self.space.dim), 0.5)), points[:-1]])
+        return points
 
     def _snapped(self, U: np.ndarray | None) -> np.ndarray:
         """Any points, one ``(d,)`` or many ``(m, d)`` or None, as ``(m, d)`` codes of configurations."""

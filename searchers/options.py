@@ -27,6 +27,7 @@ FIDELITY_MODELS = ("joint", "joint_trend", "rung")
 @dataclass(frozen=True)
 class EngineOptions:
     n_initial: int | None = None
+    centre_first: bool = False  # the initial design starts at the space's centre (Ax's choice), then Sobol
     acquisition: str = "log_ei"
     pending_strategy: str = DEFAULT_STRATEGY
     # "worst": a failed point enters the GP at the worst value seen (measured better than "ignore" on
