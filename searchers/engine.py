@@ -4,7 +4,7 @@ Shapes: ``u: (d,)`` an encoded, snapped point; ``X: (n, d)``, ``y: (n,)``
 observed points and their values, always to be *maximised* (the Ray adapter
 flips minimised metrics).
 
-``BOEngine.propose`` runs: initial design (the space's centre, then scrambled Sobol) until
+``BOEngine.propose`` runs: initial design (scrambled Sobol) until
 ``n_initial`` points are observed or pending; then fit the GP, condition on
 pending points, maximise the acquisition, never returning an observed,
 failed or pending point.
@@ -51,7 +51,7 @@ from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_tren
 from .input_warping import InputWarp, WarpedInputs
 from .model import Model, ModelState, fit_model
 from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, maximize_acquisition
-from .options import EngineOptions
+from .options import EngineOptions, default_n_initial
 from .pending import condition_on_pending
 from .space import SearchSpace, duplicates_of, sobol
 
@@ -68,7 +68,7 @@ class BOEngine:
         self.space = space
         self.seed = int(seed)
         self.options = options
-        self.n_initial = options.n_initial
+        self.n_initial = options.n_initial or default_n_initial(space.dim)
         self.rng = np.random.default_rng(self.seed)
         self.X = np.empty((0, space.dim))
         self.y = np.empty(0)

@@ -13,6 +13,12 @@ from .acquisition import ACQUISITIONS
 from .optimize import OptimizeOptions
 from .pending import DEFAULT_STRATEGY, STRATEGIES
 
+
+def default_n_initial(dim: int) -> int:
+    """Sobol points before the GP takes over: ``2 d``, between 5 and 20."""
+    return int(min(max(2 * dim, 5), 20))
+
+
 FAILED_TRIALS = ("ignore", "worst")
 FIDELITY_ACQUISITIONS = ("target", "r_acq")
 FIDELITY_MODELS = ("joint", "joint_trend", "rung")
@@ -20,12 +26,11 @@ FIDELITY_MODELS = ("joint", "joint_trend", "rung")
 
 @dataclass(frozen=True)
 class EngineOptions:
-    # The initial design: the space's centre, then scrambled Sobol, 5 points in all before the GP takes
-    # over (Ax's design). Measured against 2 d Sobol points (within [5, 20]): Hartmann6's local optimum
-    # caught 7 of 30 seeds instead of 13 at batch 1, 11 instead of 14 at batch 4 (docs/benchmark/README.md).
-    # Configs given to the searcher to try first take the centre's place.
-    n_initial: int = 5
-    centre_first: bool = True
+    n_initial: int | None = None
+    # The initial design starts at the space's centre (Ax's choice), then Sobol. Off: with n_initial=5 it
+    # freed Hartmann6 more often but did worse on the MLP and CNN learning-curve tables and the MLP job
+    # (docs/benchmark/README.md).
+    centre_first: bool = False
     acquisition: str = "log_ei"
     pending_strategy: str = DEFAULT_STRATEGY
     # "worst": a failed point enters the GP at the worst value seen (measured better than "ignore" on
@@ -73,5 +78,5 @@ class EngineOptions:
             raise ValueError(f"max_fidelity must be at least 1, got {self.max_fidelity}")
         if self.hyper_samples < 0:
             raise ValueError(f"hyper_samples must be 0 (MAP) or more, got {self.hyper_samples}")
-        if self.n_initial < 1:
+        if self.n_initial is not None and self.n_initial < 1:
             raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")

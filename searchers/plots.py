@@ -261,7 +261,7 @@ def _set(config: Mapping[str, Any], path: tuple, value: Any) -> dict:
 
 
 def _demo(path: str) -> None:
-    """A 1-D tour's last step: the centre, 2 Sobol points and 5 GP suggestions on a wavy function."""
+    """A 1-D tour's last step: 3 Sobol points and 5 GP suggestions on a wavy function."""
     from ray import tune
 
     from . import GPEISearcher

@@ -53,9 +53,8 @@ class GPEISearcher(SpaceSearcher):
             ``max_t`` allows); the acquisition aims there. Default: the most any
             trial has reached.
         **engine_options: any field of ``searchers.options.EngineOptions``, where
-            the defaults live: ``n_initial`` (points before the GP takes over: the
-            space's centre unless ``points_to_evaluate`` are given, then Sobol),
-            ``acquisition`` (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
+            the defaults live: ``n_initial`` (Sobol points before the GP takes
+            over), ``acquisition`` (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
             (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
             trial enters the GP at the worst value seen; ``"ignore"``), ``warp_outputs``
             (Yeo-Johnson output warping, ``searchers.warping``), and the refit schedule.
@@ -75,8 +74,6 @@ class GPEISearcher(SpaceSearcher):
         max_fidelity: float | None = None,
         **engine_options: Any,
     ):
-        if points_to_evaluate:
-            engine_options.setdefault("centre_first", False)  # the user's first configs take the centre's place
         self._options = EngineOptions(max_fidelity=max_fidelity, **engine_options)
         self._fidelity_attr = fidelity_attr
         self._engine: BOEngine | None = None

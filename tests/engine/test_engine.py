@@ -7,7 +7,7 @@ from searchers.acquisition import log_ei
 from searchers.engine import BOEngine
 from searchers.gp import fit
 from searchers.optimize import AcquisitionFunction, maximize_acquisition
-from searchers.options import EngineOptions
+from searchers.options import EngineOptions, default_n_initial
 from searchers.pending import condition_on_pending
 from searchers.space import CategoricalParam, FloatParam, GridParam, SearchSpace, duplicates_of, sobol
 from tune_jobs.functions import branin, hartmann6
@@ -40,9 +40,13 @@ def _run(engine, f, n, names):
     return engine
 
 
-def test_the_initial_design_is_the_centre_then_sobol_and_the_gp_takes_over_after_five():
+def test_default_initial_design_scales_with_dimension():
+    assert [default_n_initial(d) for d in (1, 3, 6, 15)] == [5, 6, 12, 20]
+
+
+def test_centre_first_starts_the_design_at_the_centre_then_sobol():
     space = _space(_float("x", -5, 10), _int("n", 1, 9), _choice("act", ["relu", "tanh", "gelu"]))
-    engine = BOEngine(space, seed=3)
+    engine = BOEngine(space, seed=3, options=EngineOptions(centre_first=True, n_initial=5))
     first = []
     for _ in range(6):
         first.append(engine.propose())
@@ -50,8 +54,7 @@ def test_the_initial_design_is_the_centre_then_sobol_and_the_gp_takes_over_after
     np.testing.assert_array_equal(first[0], space.snap(np.full((1, 3), 0.5))[0])
     np.testing.assert_array_equal(first[1:5], sobol(space, 4, seed=3))
     assert engine.n_fits == 1  # the sixth point is the GP's
-    plain = BOEngine(space, seed=3, options=EngineOptions(centre_first=False))
-    np.testing.assert_array_equal(plain.propose(), sobol(space, 1, seed=3)[0])
+    np.testing.assert_array_equal(BOEngine(space, seed=3).propose(), sobol(space, 1, seed=3)[0])
 
 
 def test_same_seed_same_suggestions_and_different_seed_differs():
@@ -63,10 +66,8 @@ def test_same_seed_same_suggestions_and_different_seed_differs():
 def test_gp_beats_its_initial_design_on_branin():
     engine = _run(BOEngine(BRANIN, seed=0), branin, 25, ["x1", "x2"])
     best = -engine.y.max()
-    # optimum 0.397887: within 0.2 of it (after 25 evaluations the benchmark's 10 Branin seeds were
-    # 0.001-0.135 above it); the 5-point initial design alone is above 1
-    assert best < 0.6
-    assert -engine.y[:5].max() > 1.0
+    assert best < 0.5  # optimum 0.397887; the 6-point Sobol design alone is near 5
+    assert -engine.y[:6].max() > 1.0
 
 
 def test_maximize_finds_the_acquisition_maximum_of_a_mixed_space():

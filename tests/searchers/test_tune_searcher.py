@@ -65,18 +65,6 @@ def test_the_engine_maximises_minimised_metrics_are_negated_failures_kept_apart(
     assert maximised.engine.y.tolist() == [0.9]
 
 
-def test_the_space_centre_comes_first_unless_the_user_gives_first_configs():
-    centre = {"x": 0.0, "n": 5, "act": "tanh", "tag": "v1"}  # randint(1, 9): 1..8, the middle code's value
-    plain = GPEISearcher(seed=0, space=SPACE, metric="loss", mode="min")
-    assert plain.suggest("t0") == centre
-    first = {"x": 0.3, "n": 1, "act": "relu"}
-    given = GPEISearcher(seed=0, space=SPACE, metric="loss", mode="min", points_to_evaluate=[first])
-    assert given.suggest("t0") == {**first, "tag": "v1"} and given.suggest("t1") != centre
-    asked = GPEISearcher(seed=0, space=SPACE, metric="loss", mode="min", points_to_evaluate=[first], centre_first=True)
-    asked.suggest("t0")
-    assert asked.suggest("t1") == centre
-
-
 def test_engine_options_are_checked():
     with pytest.raises(ValueError, match="unknown acquisition"):
         GPEISearcher(acquisition="pi")
