@@ -36,7 +36,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from ray.tune.search import Searcher
 
 from .space import SearchSpace, merge_config
@@ -260,7 +259,7 @@ class SpaceSearcher(Searcher):
 
     def _fill(self) -> dict:
         """Values for the parameters a partial ``points_to_evaluate`` entry leaves out: the space's centre."""
-        return self._space.decode(self._space.snap(np.full((1, self._space.dim), 0.5))[0])
+        return self._space.decode(self._space.centre())
 
 
 def metric_value(result: dict | None, metric: str, error: bool) -> tuple[float, str | None]:

@@ -292,7 +292,7 @@ class BOEngine:
         return np.hstack([U, np.broadcast_to(np.asarray(t, dtype=float), (len(U),))[:, None]])
 
     def initial_point(self, exclude: np.ndarray, *, advance: bool = True) -> np.ndarray | None:
-        """The next scrambled-Sobol point not in ``exclude``; on a finite space whose Sobol
+        """The next point of the initial design (see ``_design``) not in ``exclude``; on a finite space whose
         draws keep repeating, a random configuration not yet taken. ``advance=False`` leaves
         the engine as it is (to complete a partial config)."""
         skip = self.n_sobol
@@ -322,7 +322,7 @@ class BOEngine:
             return sobol(self.space, n, seed=self.seed, skip=skip)
         points = sobol(self.space, n, seed=self.seed, skip=max(skip - 1, 0))
         if skip == 0:
-            points = np.vstack([self.space.snap(np.full((1, self.space.dim), 0.5)), points[:-1]])
+            points = np.vstack([self.space.centre(), points[:-1]])
         return points
 
     def _snapped(self, U: np.ndarray | None) -> np.ndarray:

@@ -256,6 +256,10 @@ class SearchSpace:
                 S[:, j] = p.snap_codes(S[:, j])
         return S
 
+    def centre(self) -> np.ndarray:
+        """``(d,)``: the code of the configuration in the middle of every parameter's range."""
+        return self.snap(np.full((1, self.dim), 0.5))[0]
+
     def grid(self) -> np.ndarray:
         """``(size, d)``: every configuration's code, for a space without continuous parameters."""
         if not np.isfinite(self.size):
