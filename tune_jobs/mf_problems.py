@@ -12,8 +12,13 @@
 * Learning-curve tables of our own networks (``tune_jobs.lc_table``):
   validation accuracy per epoch and measured epoch seconds of random configs,
   replayed; a config the searcher asks for is answered by its nearest
-  neighbour among the table's configs in the encoded cube (Syne Tune's
-  blackbox repository serves continuous searchers the same way).
+  neighbour among the table's configs in the encoded cube that the sweep has
+  not trained yet, so that each table config is trained at most once, as a
+  searcher restricted to the table's configs would (Syne Tune's blackbox
+  repository offers both: the nearest neighbour, and
+  ``restrict_configurations``). With repeats allowed, a searcher that
+  concentrates near its best config was answered by the same few table
+  configs again and again.
 """
 
 from __future__ import annotations
@@ -78,6 +83,10 @@ class MFHartmann:
     def epoch_seconds(self, config: dict, epoch: int) -> float:
         return 1.0
 
+    def claim(self, config: dict, taken: set) -> dict:
+        """The config a sweep trains when its searcher asks for ``config``: itself (a continuous problem)."""
+        return config
+
     def score(self, config: dict, value: float) -> float:
         """Regret of ``config`` at full fidelity (noise-free), whatever ``value`` it showed: what a
         user gets from picking it."""
@@ -94,6 +103,7 @@ class LearningCurveTable:
     accuracy: np.ndarray  # (configs, epochs), NaN where a config stopped
     seconds: np.ndarray  # (configs, epochs)
     encoded: np.ndarray = field(repr=False)  # (configs, d) the table's configs in the cube
+    configs: list[dict] = field(repr=False)  # the table's configs, in its rows' order
     search_space: SearchSpace = field(repr=False)
     full_runs: int = 30
     metric: str = METRIC
@@ -106,9 +116,21 @@ class LearningCurveTable:
         seconds = table.pivot(index="config_id", columns="epoch", values="seconds")
         configs = table.drop_duplicates("config_id").set_index("config_id").loc[accuracy.index]
         search_space = from_tune(space)
-        encoded = np.array([search_space.encode(_config_of(row)) for _, row in configs.iterrows()])
+        rows = [_config_of(row) for _, row in configs.iterrows()]
+        encoded = np.array([search_space.encode(config) for config in rows])
         return cls(name, space, int(accuracy.columns.max()), accuracy.to_numpy(float), seconds.to_numpy(float),
-                   encoded, search_space)
+                   encoded, rows, search_space)
+
+    def claim(self, config: dict, taken: set) -> dict:
+        """The table config a sweep trains when its searcher asks for ``config``: the nearest one in the
+        encoded cube whose row is not in ``taken`` (the rows this sweep trained; the row is added), or
+        the nearest of all once every row is taken."""
+        distance = ((self.encoded - self.search_space.encode(config)) ** 2).sum(axis=1)
+        if len(taken) < len(distance):
+            distance[list(taken)] = np.inf
+        row = int(np.argmin(distance))
+        taken.add(row)
+        return self.configs[row]
 
     def distinct(self, configs: list[dict]) -> int:
         """How many different table configs answer ``configs`` (nearby configs share one)."""

@@ -71,7 +71,7 @@ class Trace:
     scores: np.ndarray  # (k,) that score (a regret to minimise, or an accuracy to maximise)
     seconds: np.ndarray  # (k,) simulated wall seconds at that moment
     suggest_seconds: float
-    configs: list[dict]  # every config started, in order
+    configs: list[dict]  # every config started, in order (a table's own configs: see ``claim``)
 
     @property
     def trials(self) -> int:
@@ -87,6 +87,7 @@ class _Sweep:
         self.clock, self.spent, self.suggest_seconds = 0.0, 0, 0.0
         self.events: list = []  # (finish time, order, trial), a heap
         self.best, self.trace, self.configs = None, [], []
+        self.taken: set = set()  # a table's rows this sweep trained (see ``claim``)
 
     def start_trial(self) -> None:
         tick = time.perf_counter()
@@ -94,6 +95,7 @@ class _Sweep:
         config = self.searcher.suggest(trial_id)
         self.suggest_seconds += time.perf_counter() - tick
         if isinstance(config, dict):  # None or FINISHED: this worker idles
+            config = self.problem.claim(config, self.taken)  # a table answers with a config of its own
             trial = _Trial(trial_id, config)
             self.configs.append(config)
             if self.scheduler is not None:

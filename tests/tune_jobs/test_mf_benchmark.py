@@ -52,6 +52,9 @@ def test_a_table_is_written_from_a_real_tuner_and_replayed(ray_session, tmp_path
         assert replay.value(config, 2) == pytest.approx(table.query(f"config_id == {i} and epoch == 2")
                                                          ["val_accuracy"].item())
     assert replay.distinct(configs + configs[:1]) == 3
+    taken = set()  # a sweep trains each table config once: asked again, the table answers with the next nearest
+    claimed = [replay.claim(configs[0], taken) for _ in range(4)]
+    assert claimed[0] == configs[0] and replay.distinct(claimed[:3]) == 3 and claimed[3] == configs[0]
 
 
 def test_the_command_writes_its_summary(tmp_path):
