@@ -24,7 +24,9 @@ hours. A run stops starting epochs when its budget of epochs is spent
 * ``bohb+asha`` (Ray's ``TuneBOHB``) when hpbandster and ConfigSpace are installed.
 
 Writes ``mf_runs.csv`` (a row per method, problem and seed: the best score and
-the epochs at which each score was reached) and ``mf_summary.md`` to ``--out``.
+the epochs at which each score was reached) and ``mf_summary.md`` (medians over
+seeds: the final score, the score at a quarter, half and three quarters of the
+budget, the share of GP-FIFO's epochs needed to reach its median) to ``--out``.
 """
 
 from __future__ import annotations
@@ -118,9 +120,22 @@ def epochs_to_reach(row: pd.Series, target: float, mode: str) -> float:
     return float(epochs[np.argmax(reached)]) if reached.any() else np.nan
 
 
+def score_at(row: pd.Series, fraction: float, mode: str) -> float:
+    """The best score a run had found once ``fraction`` of its budget of epochs was spent (NaN before
+    its first result)."""
+    epochs = np.array(row["epochs"].split(), dtype=float)
+    scores = np.array(row["scores"].split(), dtype=float)
+    running = np.minimum.accumulate(scores) if mode == "min" else np.maximum.accumulate(scores)
+    k = np.searchsorted(epochs, fraction * row["budget_epochs"], side="right") - 1
+    return float(running[k]) if k >= 0 else np.nan
+
+
+FRACTIONS = (0.25, 0.5, 0.75)  # of the budget: the summary's scores at equal epochs along the way
+
+
 def summarise(runs: pd.DataFrame, modes: dict[str, str]) -> pd.DataFrame:
-    """Per problem and method: median [min, max] final score, and the share of GP-FIFO's epochs
-    needed to reach GP-FIFO's median final score."""
+    """Per problem and method: median [min, max] final score, the median score at each of ``FRACTIONS``
+    of the budget, and the share of GP-FIFO's epochs needed to reach GP-FIFO's median final score."""
     rows = []
     for (problem, method), group in runs.groupby(["problem", "method"], sort=False):
         mode = modes[problem]
@@ -132,6 +147,8 @@ def summarise(runs: pd.DataFrame, modes: dict[str, str]) -> pd.DataFrame:
         reach = reach.fillna(np.inf)  # a seed that never reached the target counts as needing more than the budget
         rows.append({"problem": problem, "method": method, "seeds": len(group),
                      "median": group["final"].median(), "min": group["final"].min(), "max": group["final"].max(),
+                     **{f"median_at_{fraction:.0%}": group.apply(score_at, axis=1, args=(fraction, mode)).median()
+                        for fraction in FRACTIONS},
                      "share_of_epochs_to_gp_fifo_median": reach.median(),
                      "reached": f"{reached}/{len(group)}",
                      "trials": group["trials"].median(), "distinct_configs": group["distinct"].median(),

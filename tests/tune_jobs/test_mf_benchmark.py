@@ -61,10 +61,17 @@ def test_the_command_writes_its_summary(tmp_path):
     assert mf_benchmark.main(["--quick", "--methods", "gp+fifo", "random+asha", "--full-runs", "8",
                               "--out", str(tmp_path)]) == 0
     summary = (tmp_path / "mf_summary.md").read_text()
-    assert all(m in summary for m in ("gp+fifo", "random+asha"))
+    assert all(m in summary for m in ("gp+fifo", "random+asha", "median_at_25%", "median_at_75%"))
     runs = pd.read_csv(tmp_path / "mf_runs.csv")
     assert len(runs) == 2 * 3 and runs["final"].notna().all() and (runs["budget_epochs"] == 8 * 32).all()
     assert (runs["distinct"] == runs["trials"]).all()  # MF-Hartmann is continuous: every config its own
+
+
+def test_the_score_at_a_share_of_the_budget_is_the_best_found_by_then():
+    row = pd.Series({"epochs": "2 5 9", "scores": "0.7 0.5 0.6", "budget_epochs": 10})
+    assert np.isnan(mf_benchmark.score_at(row, 0.1, "min"))  # no result after one epoch
+    assert [mf_benchmark.score_at(row, f, "min") for f in (0.2, 0.5, 0.9, 1.0)] == [0.7, 0.5, 0.5, 0.5]
+    assert [mf_benchmark.score_at(row, f, "max") for f in (0.2, 0.5, 0.9)] == [0.7, 0.7, 0.7]
 
 
 def test_suggest_timing_over_seeds(capsys):
