@@ -43,7 +43,7 @@ def test_compare_draws_both_searchers_on_one_plot(ray_session, tmp_path):
     for searcher in ("gp", "random"):
         assert len(pd.read_csv(tmp_path / "cmp" / searcher / "trials.csv")) == 4
         best = json.loads((tmp_path / "cmp" / searcher / "best.json").read_text())
-        assert best["searcher"] == searcher and (best["model_pick"] is None) == (searcher == "random")
+        assert best["searcher"] == searcher and best["selected_by"] == ("validation" if searcher == "random" else "model")
     assert (tmp_path / "cmp" / "convergence.png").stat().st_size > 5000
     assert "Comparison plot" in out
 
@@ -165,7 +165,8 @@ def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
     frame = pd.read_csv(tmp_path / "rep" / "repeat.csv")
     assert sorted(zip(frame["searcher"], frame["scheduler"], frame["seed"], strict=True)) == [
         ("gp", "asha", 0), ("gp", "asha", 1), ("random+fifo", "fifo", 0), ("random+fifo", "fifo", 1)]
-    assert frame["test_accuracy"].between(0, 1).all()
+    assert frame["test_accuracy"].between(0, 1).all() and frame["highest_val_test_accuracy"].between(0, 1).all()
+    assert frame["selected_by"].tolist() == ["model", "validation", "model", "validation"]
     assert "| gp | 2 |" in out and "| random+fifo | 2 |" in out
 
 

@@ -60,10 +60,15 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
     frame = pd.read_csv(tmp_path / "asha" / "trials.csv")
     assert len(frame) == 6
     assert (frame["epochs_run"] < 4).any(), frame[["trial", "epochs_run"]]
-    pick = json.loads((tmp_path / "asha" / "best.json").read_text())["model_pick"]
-    picked = frame.set_index("trial").loc[pick["trial"]]
-    assert picked["epochs_run"] == 4 and pick["best_val_accuracy"] == picked["best_val_accuracy"]
-    assert 0.0 < pick["test_accuracy"] <= 1.0
+    # The best config is the GP's pick: a trial trained to the end; the highest-validation trial is named too.
+    best = json.loads((tmp_path / "asha" / "best.json").read_text())
+    picked = frame.set_index("trial").loc[best["best_trial"]]
+    assert best["selected_by"] == "model" and picked["epochs_run"] == 4
+    assert best["best_config_val_accuracy"] == picked["best_val_accuracy"] and 0.0 < best["test_accuracy"] <= 1.0
+    highest = best["highest_validation"]
+    assert highest["best_val_accuracy"] == frame["best_val_accuracy"].max() == best["best_val_accuracy"]
+    assert frame.set_index("trial").loc[highest["trial"], "best_val_accuracy"] == highest["best_val_accuracy"]
+    assert 0.0 < highest["test_accuracy"] <= 1.0
     state = _searcher_state(tmp_path / "asha")
     assert state["_n_observations"] == 6 and not state["_failures"]
     # Each trial is in the model at the epoch it reached, a stopped one never as a finished run.
