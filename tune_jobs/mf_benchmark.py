@@ -17,6 +17,7 @@ hours. A run stops starting epochs when its budget of epochs is spent
   joint GP with a learning-curve mean (a least-squares trend in the fidelity); ``mf-gp-map+asha`` with
   one MAP fit of the GP's hyperparameters instead of averaging over samples (``hyper_samples=0``);
   ``mf-gp-flatnoise+asha`` with one noise for every epoch (``fidelity_noise=False``);
+  ``mf-gp-centre5+asha`` with Ax's initial design (``centre_first=True, n_initial=5``);
   ``mf-gp+fifo`` without early stopping;
 * ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
   ``gp-map+fifo`` the same with a MAP fit;
@@ -48,8 +49,8 @@ from .simulate import simulate
 from .tables import markdown_table
 
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha",
-           "mf-gp-flatnoise+asha", "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha", "random+asha", "tpe+asha",
-           "bohb+asha")
+           "mf-gp-flatnoise+asha", "mf-gp-centre5+asha", "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha",
+           "random+asha", "tpe+asha", "bohb+asha")
 
 
 def problems() -> dict:

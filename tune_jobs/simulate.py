@@ -5,7 +5,7 @@
 
 A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
 ``mf-gp-racq``, ``mf-gp-rung``, ``mf-gp-trend``, ``mf-gp-map``, ``mf-gp-flatnoise`` (one noise
-for every epoch), ``gp`` (final results only), ``random``, ``tpe``, ``bohb``; schedulers ``asha``
+for every epoch), ``mf-gp-centre5`` (Ax's initial design: the centre, then Sobol, 5 points), ``gp`` (final results only), ``random``, ``tpe``, ``bohb``; schedulers ``asha``
 or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
 """
 
@@ -32,6 +32,7 @@ def make_searcher(name: str, problem, seed: int):
         "mf-gp-trend": lambda: GPEISearcher(seed=seed, fidelity_model="joint_trend", **target),
         "mf-gp-map": lambda: GPEISearcher(seed=seed, hyper_samples=0, **target),
         "mf-gp-flatnoise": lambda: GPEISearcher(seed=seed, fidelity_noise=False, **target),
+        "mf-gp-centre5": lambda: GPEISearcher(seed=seed, centre_first=True, n_initial=5, **target),
         "gp": lambda: GPEISearcher(seed=seed, fidelity_attr=None),
         "gp-map": lambda: GPEISearcher(seed=seed, fidelity_attr=None, hyper_samples=0),
         "random": lambda: peers.RandomSearcher(seed=seed),
