@@ -198,6 +198,28 @@ def test_a_trial_the_time_budget_cuts_before_its_first_epoch_is_not_a_failure(ra
     assert "failed or gave no usable" not in out
 
 
+def test_rays_warning_about_trials_without_results_is_not_printed(monkeypatch):
+    """Ray warns "Failed to fetch metrics" for each trial the time budget cut before its first epoch
+    (seen after most 4-minute sweeps); the summary's own line says it."""
+    import logging
+
+    from tune_jobs import runtime
+
+    for name in ("RAY_AIR_NEW_OUTPUT", "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))  # restored afterwards
+    runtime.quiet_console(verbose=False)
+    log, seen = logging.getLogger("ray.tune.analysis.experiment_analysis"), []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    log.addHandler(handler)
+    try:
+        log.warning("Failed to fetch metrics for 1 trial(s):\n- train_mlp_6d07fde2: FileNotFoundError(...)")
+        log.warning("another warning")
+    finally:
+        log.removeHandler(handler)
+    assert seen == ["another warning"]
+
+
 # --- safe defaults -------------------------------------------------------------------------
 
 

@@ -49,7 +49,9 @@ def disconnect() -> None:
 
 def quiet_console(verbose: bool) -> None:
     """Unless ``verbose``: Tune's own trial tables and banners off (``console.Progress`` reports instead),
-    and Ray's notice that token authentication is on (ours is on by design) not repeated."""
+    Ray's notice that token authentication is on (ours is on by design) not repeated, and its warning
+    about trials without results not printed (the summary counts the trials the time budget stopped
+    before their first epoch, and names failed ones with their errors)."""
     import logging
 
     if verbose:
@@ -57,6 +59,12 @@ def quiet_console(verbose: bool) -> None:
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # read by each Tuner.fit: with verbose=0 the classic reporter is silent
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")  # per-epoch checkpoints
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    logging.getLogger("ray.tune.analysis.experiment_analysis").addFilter(_with_results)
+
+
+def _with_results(record) -> bool:
+    """Drops Ray's "Failed to fetch metrics for N trial(s)" (trials that never reported)."""
+    return not record.getMessage().startswith("Failed to fetch metrics")
 
 
 def keep_to_loopback() -> None:
