@@ -111,12 +111,17 @@ def _run(task: tuple) -> dict:
             "scores": " ".join(f"{s:.6g}" for s in trace.scores)}
 
 
-def epochs_to_reach(row: pd.Series, target: float, mode: str) -> float:
-    """Epochs a run spent before its best score first reached ``target`` (NaN if it never did)."""
+def _running_best(row: pd.Series, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """A run's ``(epochs, best score so far)`` at each new best it recorded."""
     epochs = np.array(row["epochs"].split(), dtype=float)
     scores = np.array(row["scores"].split(), dtype=float)
     # A regret is the best so far only when it improves: take the running best.
-    running = np.minimum.accumulate(scores) if mode == "min" else np.maximum.accumulate(scores)
+    return epochs, np.minimum.accumulate(scores) if mode == "min" else np.maximum.accumulate(scores)
+
+
+def epochs_to_reach(row: pd.Series, target: float, mode: str) -> float:
+    """Epochs a run spent before its best score first reached ``target`` (NaN if it never did)."""
+    epochs, running = _running_best(row, mode)
     reached = running <= target if mode == "min" else running >= target
     return float(epochs[np.argmax(reached)]) if reached.any() else np.nan
 
@@ -124,9 +129,7 @@ def epochs_to_reach(row: pd.Series, target: float, mode: str) -> float:
 def score_at(row: pd.Series, fraction: float, mode: str) -> float:
     """The best score a run had found once ``fraction`` of its budget of epochs was spent (NaN before
     its first result)."""
-    epochs = np.array(row["epochs"].split(), dtype=float)
-    scores = np.array(row["scores"].split(), dtype=float)
-    running = np.minimum.accumulate(scores) if mode == "min" else np.maximum.accumulate(scores)
+    epochs, running = _running_best(row, mode)
     k = np.searchsorted(epochs, fraction * row["budget_epochs"], side="right") - 1
     return float(running[k]) if k >= 0 else np.nan
 

@@ -107,29 +107,24 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
     highest-validation trial: one score on 750 validation digits is partly luck (the winner's curse),
     the GP's estimate pools every trial's results."""
     usable = frame[BEST].notna().any()
-    highest = results.get_best_result(METRIC, MODE, scope="all") if usable else None
+    highest = int(frame[BEST].idxmax()) if usable else None  # frame rows follow results
     pick = model_pick(results, frame, searcher, epochs)
-    best = results[pick] if pick is not None else highest
+    chosen = pick if pick is not None else highest
+    tests = {row: _test_accuracy(job, results[row], data) for row in {chosen, highest} - {None}}
+    best = results[chosen] if chosen is not None else None
     checkpoint = best.get_best_checkpoint(METRIC, MODE) if best is not None else None
-    test_accuracy = job.test_accuracy(checkpoint, best.config, data) if checkpoint is not None else None
-    highest_validation = None
-    if highest is not None:
-        same = highest.path == best.path
-        highest_checkpoint = highest.get_best_checkpoint(METRIC, MODE)
-        highest_test = test_accuracy if same else (
-            job.test_accuracy(highest_checkpoint, highest.config, data) if highest_checkpoint is not None else None)
-        highest_validation = {"trial": _trial_number(frame, results, highest), BEST: float(frame[BEST].max()),
-                              "test_accuracy": None if highest_test is None else float(highest_test)}
     return {
         "job": job.name, "searcher": searcher_name, "trials": len(frame),
         "failed_trials": int((frame["error"] != "").sum()),
         "best_config": best.config if best is not None else None,
         "selected_by": None if best is None else ("model" if pick is not None else "validation"),
-        "best_trial": None if best is None else _trial_number(frame, results, best),
-        "best_config_val_accuracy": None if best is None else float(frame.loc[_row(results, best), BEST]),
+        "best_trial": None if best is None else int(frame.loc[chosen, "trial"]),
+        "best_config_val_accuracy": None if best is None else float(frame.loc[chosen, BEST]),
         BEST: float(frame[BEST].max()) if usable else None,
-        "test_accuracy": None if test_accuracy is None else float(test_accuracy),
-        "highest_validation": highest_validation,
+        "test_accuracy": tests.get(chosen),
+        "highest_validation": None if highest is None else {
+            "trial": int(frame.loc[highest, "trial"]), BEST: float(frame.loc[highest, BEST]),
+            "test_accuracy": tests[highest]},
         "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
         "checkpoint": checkpoint.path if checkpoint is not None else None,
         "data": data.describe(),
@@ -138,13 +133,10 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
     }
 
 
-def _row(results, result) -> int:
-    """The frame row of ``result`` (frame rows follow ``results``)."""
-    return next(i for i in range(len(results)) if results[i].path == result.path)
-
-
-def _trial_number(frame: pd.DataFrame, results, result) -> int:
-    return int(frame.loc[_row(results, result), "trial"])
+def _test_accuracy(job: Job, result, data: MnistData) -> float | None:
+    """Test accuracy of ``result``'s best checkpoint (None without one)."""
+    checkpoint = result.get_best_checkpoint(METRIC, MODE)
+    return None if checkpoint is None else float(job.test_accuracy(checkpoint, result.config, data))
 
 
 def model_pick(results, frame: pd.DataFrame, searcher, epochs: int | None) -> int | None:
