@@ -6,7 +6,10 @@
 
 Architecture in the "neuron percentage / neuron shrink" parametrisation: the
 first hidden layer has ``neuron_pct * MAX_WIDTH`` units and each next layer
-``neuron_shrink`` times the previous one, never below ``MIN_WIDTH``.
+``neuron_shrink`` times the previous one, never below ``MIN_WIDTH``. While
+training, each digit is shifted by up to ``shift`` pixels (a constant of the
+space, 1): on 3,500 training digits that lifts an MLP's test accuracy by about a
+point at 10 epochs (README, "The jobs").
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ def search_space(epochs: int) -> dict:
         "lr": tune.loguniform(1e-4, 1e-1),
         "weight_decay": tune.loguniform(1e-6, 1e-2),
         "batch_size": tune.choice([32, 64, 128, 256]),
+        # Fixed, not searched: a shifted digit is a little harder to learn, so the early epochs ASHA
+        # judges by would hold it back, and 1 pixel did better than 0 or 2 at 10 epochs (README).
+        "shift": 1,
         "epochs": epochs,  # the fidelity: ASHA decides how far each trial trains
     }
 
@@ -115,8 +121,26 @@ def evaluate(model, x, y, batch_size: int = 1024) -> tuple[float, float]:
     return loss / len(y), correct / len(y)
 
 
+def shifted(x, pixels: int):
+    """The images ``x: (B, H, W)``, each moved by its own random offset of up to ``pixels`` along each
+    axis (torch's global stream), the uncovered border filled with zeros (the background)."""
+    import torch
+    import torch.nn.functional as F
+
+    if pixels <= 0:
+        return x
+    batch, height, width = x.shape
+    padded = F.pad(x, (pixels, pixels, pixels, pixels))
+    rows = torch.randint(0, 2 * pixels + 1, (batch, 1, 1)) + torch.arange(height)[None, :, None]
+    cols = torch.randint(0, 2 * pixels + 1, (batch, 1, 1)) + torch.arange(width)[None, None, :]
+    index = torch.arange(batch)[:, None, None]
+    return padded[index.to(x.device), rows.to(x.device), cols.to(x.device)]
+
+
 def train_epoch(model, optimizer, x, y, config: dict) -> float:
-    """One pass over ``x, y`` in a random order (torch's global stream); returns the mean training loss."""
+    """One pass over ``x, y`` in a random order, each digit shifted by up to ``config["shift"]`` pixels
+    (torch's global stream for both); returns the mean training loss. A config without ``shift``
+    (from before it was in the space) trains unshifted, as it did then."""
     import torch
     import torch.nn.functional as F
 
@@ -128,7 +152,7 @@ def train_epoch(model, optimizer, x, y, config: dict) -> float:
         if len(batch) < 2 and config["batch_norm"]:
             continue  # batch norm cannot train on one example
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x[batch]), y[batch])
+        loss = F.cross_entropy(model(shifted(x[batch], config.get("shift", 0))), y[batch])
         loss.backward()
         optimizer.step()
         total += loss.item() * len(batch)

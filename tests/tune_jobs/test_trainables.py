@@ -11,7 +11,7 @@ from tune_jobs.data import load_mnist
 
 MLP_CONFIG = {"n_layers": 2, "neuron_pct": 0.1, "neuron_shrink": 0.5, "activation": "relu", "dropout": 0.1,
               "batch_norm": True, "optimizer": "adam", "lr": 3e-3, "weight_decay": 1e-5, "batch_size": 64,
-              "epochs": 2}
+              "shift": 1, "epochs": 2}
 CNN_CONFIG = {"conv_blocks": 1, "filters": 8, "kernel_size": 3, "dense_units": 32, "dropout_conv": 0.1,
               "dropout_dense": 0.2, "optimizer": "rmsprop", "lr": 1e-3, "batch_size": 64, "epochs": 2}
 
@@ -101,3 +101,23 @@ def test_quiet_stop_drops_only_the_system_exit_python_cannot_raise(monkeypatch, 
     _RaisesWhenCollected(ValueError("a real bug"))
     err = capsys.readouterr().err
     assert "Exception ignored" in err and "ValueError: a real bug" in err
+
+
+def test_mlp_training_shifts_each_digit_by_at_most_its_pixels(small_data):
+    import torch
+
+    x = torch.from_numpy(small_data.x_train[:64].copy())
+    assert torch.equal(torch_mlp.shifted(x, 0), x)
+    torch.manual_seed(0)
+    moved = torch_mlp.shifted(x, 1)
+    assert moved.shape == x.shape
+    offsets = set()
+    for image, original in zip(moved, x):
+        # the digits sit inside a blank border, so a 1-pixel shift keeps every stroke: one of the nine
+        # translations of the original, found by rolling it back
+        found = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                 if torch.equal(torch.roll(image, (-dy, -dx), (0, 1)), original)]
+        assert len(found) >= 1
+        offsets.add(found[0])
+    assert len(offsets) >= 5  # each digit draws its own offset
+    assert torch_mlp.search_space(10)["shift"] == 1
