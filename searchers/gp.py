@@ -37,7 +37,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
-from .warping import OutputScaling
+from .warping import POWERS, OutputScaling
 
 logger = logging.getLogger(__name__)
 
@@ -337,17 +337,18 @@ def fit(
     fit_subset: int | None = None,
     refit: bool = True,
     warp: bool = False,
+    warp_powers: tuple[float, float] = POWERS,
     extra: np.ndarray | None = None,
 ) -> Posterior:
-    """Scale ``y`` (standardise; with ``warp`` also Yeo-Johnson), fit hyperparameters (unless
-    ``refit`` is False), and condition.
+    """Scale ``y`` (standardise; with ``warp`` also Yeo-Johnson, its power within ``warp_powers``), fit
+    hyperparameters (unless ``refit`` is False), and condition.
 
     ``fit_subset`` bounds the cost of the fit at large ``n``: hyperparameters are
     fitted on that many points (the best half and a random half of the rest),
     and the posterior still conditions on every point. ``extra: (n,)`` is known noise variance per
     point on top of the fitted noise, in the GP's units.
     """
-    z, scaling = OutputScaling.fit(y, warp=warp)
+    z, scaling = OutputScaling.fit(y, warp=warp, powers=warp_powers)
     if refit or warm_start is None:
         Xf, zf, ef = X, z, extra
         if fit_subset is not None and len(z) > fit_subset:

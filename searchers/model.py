@@ -51,7 +51,8 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
 
     def fit(warm_start: gp.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
         return gp.fit(X if warp is None else warp.apply(X), y, cat, rng=rng, warm_start=warm_start, n_starts=n_starts,
-                      fit_subset=options.fit_subset, refit=refit, warp=options.warp_outputs, extra=extra())
+                      fit_subset=options.fit_subset, refit=refit, warp=options.warp_outputs,
+                      warp_powers=options.warp_powers, extra=extra())
 
     post = fit(warm, n_starts, warm is None or (refit and not averaging))
     if warp is not None and refit:

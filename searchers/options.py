@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .acquisition import ACQUISITIONS
 from .optimize import OptimizeOptions
 from .pending import DEFAULT_STRATEGY, STRATEGIES
+from .warping import POWERS
 
 
 def default_n_initial(dim: int) -> int:
@@ -37,6 +38,9 @@ class EngineOptions:
     # 3 of 4 benchmark cells with failing regions, see tune_jobs.problems.FAILING_PROBLEMS).
     failed_trials: str = "worst"
     warp_outputs: bool = True  # Yeo-Johnson on the targets, see gp.OutputScaling
+    # The powers the warp may fit; warping.UNBOUNDED, (0, 2), keeps every prediction finite in the
+    # metric's units (a power above 2 bounds the bad tail: docs/benchmark/README.md).
+    warp_powers: tuple[float, float] = POWERS
     # Average the model and the acquisition over this many posterior samples of the GP's
     # hyperparameters (searchers.averaging); 0: one maximum-a-posteriori fit. Above `average_until`
     # GP rows the samples' cost (each a Cholesky per sweep) gives way to the MAP fit, which the
@@ -80,3 +84,5 @@ class EngineOptions:
             raise ValueError(f"hyper_samples must be 0 (MAP) or more, got {self.hyper_samples}")
         if self.n_initial is not None and self.n_initial < 1:
             raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")
+        if not len(self.warp_powers) == 2 or not self.warp_powers[0] < self.warp_powers[1]:
+            raise ValueError(f"warp_powers must be (low, high) with low < high, got {self.warp_powers}")

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The powers the warp may take, bounded so that one extreme value cannot ask for a huge power, which
+# loses digits on the way back. Within [0, 2] Yeo-Johnson maps the line onto the line (UNBOUNDED);
+# above 2 it presses the lower tail against a floor, below 0 the upper one against a ceiling.
+POWERS = (-3.0, 5.0)
+UNBOUNDED = (0.0, 2.0)
+
 
 @dataclass(frozen=True)
 class OutputScaling:
@@ -37,8 +43,9 @@ class OutputScaling:
     warped_scale: float = 1.0
 
     @classmethod
-    def fit(cls, y: np.ndarray, *, warp: bool) -> tuple[np.ndarray, OutputScaling]:
-        """The transformed targets and the scaling; the warp needs 3 distinct values at least."""
+    def fit(cls, y: np.ndarray, *, warp: bool, powers: tuple[float, float] = POWERS) -> tuple[np.ndarray, OutputScaling]:
+        """The transformed targets and the scaling, the power within ``powers``; the warp needs 3 distinct
+        values at least."""
         z, shift, scale = standardise(y)
         if not warp or len(np.unique(z)) < 3:
             return z, cls(shift, scale)
@@ -46,7 +53,7 @@ class OutputScaling:
         if q3 - q1 > 1e-12 * scale:
             scale = float(q3 - q1)
         x = (y - shift) / scale
-        power = yeojohnson_power(x)
+        power = yeojohnson_power(x, powers)
         warped = yeojohnson(x, power)
         w, warped_shift, warped_scale = standardise(warped)
         return w, cls(float(shift), scale, float(power), warped_shift, warped_scale)
@@ -97,10 +104,7 @@ class OutputScaling:
         return self.inverse(mean), (self.inverse(mean + std) - self.inverse(mean - std)) / 2.0
 
 
-# Candidate powers, bounded so that one extreme value cannot ask for a huge power, which loses
-# digits on the way back: a coarse grid, then a fine one.
-_POWERS = np.linspace(-3.0, 5.0, 33)
-_REFINE = np.linspace(-0.25, 0.25, 21)
+_STEP, _REFINE = 0.25, np.linspace(-0.25, 0.25, 21)  # a coarse grid, then a fine one around its best
 
 
 def yeojohnson(x: np.ndarray, power: float | np.ndarray) -> np.ndarray:
@@ -117,8 +121,8 @@ def _box_cox_1p(a: np.ndarray, power: np.ndarray) -> np.ndarray:
         return np.where(zero, np.log1p(a), np.expm1(power * np.log1p(a)) / np.where(zero, 1.0, power))
 
 
-def yeojohnson_power(x: np.ndarray) -> float:
-    """The power in [-3, 5] maximising the Yeo-Johnson normal log-likelihood of ``x: (n,)``, to 0.025.
+def yeojohnson_power(x: np.ndarray, powers: tuple[float, float] = POWERS) -> float:
+    """The power in ``powers`` maximising the Yeo-Johnson normal log-likelihood of ``x: (n,)``, to 0.025.
 
     Vectorised over grids of powers, because this runs in every suggest().
     """
@@ -130,8 +134,9 @@ def yeojohnson_power(x: np.ndarray) -> float:
         llf[~np.isfinite(llf)] = -np.inf
         return float(powers[int(np.argmax(llf))])
 
-    coarse = best(_POWERS)
-    return best(np.clip(coarse + _REFINE, _POWERS[0], _POWERS[-1]))
+    low, high = powers
+    coarse = best(np.linspace(low, high, int(round((high - low) / _STEP)) + 1))
+    return best(np.clip(coarse + _REFINE, low, high))
 
 
 def _yeojohnson_inverse(x: np.ndarray, power: float) -> np.ndarray:

@@ -245,6 +245,8 @@ ARGUMENTS = [
     ("unknown mode", lambda p: GPEISearcher(mode="maximize"), "mode must be 'min' or 'max'"),
     ("unknown acquisition", lambda p: GPEISearcher(acquisition="pi"), "unknown acquisition 'pi'"),
     ("unknown failure handling", lambda p: GPEISearcher(failed_trials="retry"), "unknown failed_trials 'retry'"),
+    ("warp powers the wrong way round", lambda p: GPEISearcher(warp_powers=(2.0, 0.0)),
+     r"warp_powers must be \(low, high\) with low < high, got \(2.0, 0.0\)"),
 ]
 
 

@@ -33,6 +33,7 @@ from searchers import GPEISearcher
 from searchers.optimize import OptimizeOptions
 from searchers.plots import plot_regret_curves
 from searchers.tune_space import from_tune
+from searchers.warping import UNBOUNDED
 
 from . import bbob, peers
 from .problems import FAILING_PROBLEMS, PROBLEMS, Problem, problem_named
@@ -51,6 +52,7 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "gp-liar_mean": lambda seed: GPEISearcher(seed=seed, pending_strategy="liar_mean"),
     "gp-failed_ignore": lambda seed: GPEISearcher(seed=seed, failed_trials="ignore"),
     "gp-no_warp": lambda seed: GPEISearcher(seed=seed, warp_outputs=False),
+    "gp-unbounded_warp": lambda seed: GPEISearcher(seed=seed, warp_powers=UNBOUNDED),
     "gp-map": lambda seed: GPEISearcher(seed=seed, hyper_samples=0),
     "gp-unscreened": lambda seed: GPEISearcher(seed=seed, optimize=OptimizeOptions(n_screened=10**9)),
     "gp-input_warping": lambda seed: GPEISearcher(seed=seed, input_warping=True),

@@ -154,6 +154,18 @@ def test_output_warping_round_trips_and_evens_out_a_long_tail():
     assert w.mean() == pytest.approx(0, abs=1e-12) and w.std() == pytest.approx(1)
 
 
+def test_an_unbounded_warp_keeps_the_bad_tail_open():
+    rng = np.random.default_rng(3)
+    y = -np.exp(rng.normal(scale=3.0, size=40))  # a bad tail the default warp presses against a floor
+    _, bounded = warping.OutputScaling.fit(y, warp=True)
+    assert bounded.power > 2 and np.isfinite(bounded.bounds()[0])
+    w, unbounded = warping.OutputScaling.fit(y, warp=True, powers=warping.UNBOUNDED)
+    assert 0 <= unbounded.power <= 2 and unbounded.bounds() == (-np.inf, np.inf)
+    np.testing.assert_allclose(unbounded.inverse(w), y, rtol=1e-6)
+    far = unbounded.inverse(np.array([w.min() - 10.0]))  # far below every value seen: worse still, and finite
+    assert np.isfinite(far[0]) and far[0] < y.min()
+
+
 def test_without_warping_units_are_a_shift_and_scale():
     y = np.array([3.0, 5.0, 10.0, 11.0])
     z, scaling = warping.OutputScaling.fit(y, warp=False)
