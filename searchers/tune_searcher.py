@@ -57,7 +57,8 @@ class GPEISearcher(SpaceSearcher):
             over), ``acquisition`` (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
             (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
             trial enters the GP at the worst value seen; ``"ignore"``), ``warp_outputs``
-            (Yeo-Johnson output warping, ``searchers.warping``), and the refit schedule.
+            (Yeo-Johnson output warping, ``searchers.warping``), ``warp_powers`` (the powers
+            that warp may fit), and the refit schedule.
             A failed trial's config is never suggested again either way.
     """
 

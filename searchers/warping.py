@@ -43,7 +43,8 @@ class OutputScaling:
     warped_scale: float = 1.0
 
     @classmethod
-    def fit(cls, y: np.ndarray, *, warp: bool, powers: tuple[float, float] = POWERS) -> tuple[np.ndarray, OutputScaling]:
+    def fit(cls, y: np.ndarray, *, warp: bool,
+            powers: tuple[float, float] = POWERS) -> tuple[np.ndarray, OutputScaling]:
         """The transformed targets and the scaling, the power within ``powers``; the warp needs 3 distinct
         values at least."""
         z, shift, scale = standardise(y)

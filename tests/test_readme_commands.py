@@ -43,7 +43,8 @@ def test_compare_draws_both_searchers_on_one_plot(ray_session, tmp_path):
     for searcher in ("gp", "random"):
         assert len(pd.read_csv(tmp_path / "cmp" / searcher / "trials.csv")) == 4
         best = json.loads((tmp_path / "cmp" / searcher / "best.json").read_text())
-        assert best["searcher"] == searcher and best["selected_by"] == ("validation" if searcher == "random" else "model")
+        assert best["searcher"] == searcher
+        assert best["selected_by"] == ("validation" if searcher == "random" else "model")
     assert (tmp_path / "cmp" / "convergence.png").stat().st_size > 5000
     assert "Comparison plot" in out
 

@@ -180,7 +180,8 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 
     else:
         how = ("the GP's pick: the best predicted of the trials trained to the end"
                if summary["selected_by"] == "model" else f"the highest {METRIC}")
-        print(f"\nBest config (trial {summary['best_trial']}, {how}): {json.dumps(summary['best_config'], default=str)}")
+        config = json.dumps(summary["best_config"], default=str)
+        print(f"\nBest config (trial {summary['best_trial']}, {how}): {config}")
         test = summary["test_accuracy"]
         print(f"Its {METRIC}: {summary['best_config_val_accuracy']:.4f}   test accuracy: "
               + ("no checkpoint to test" if test is None else f"{test:.4f}"))

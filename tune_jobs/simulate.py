@@ -6,7 +6,8 @@
 A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
 ``mf-gp-racq``, ``mf-gp-rung``, ``mf-gp-trend``, ``mf-gp-map``, ``mf-gp-flatnoise`` (one noise
 for every epoch), ``mf-gp-centre5`` (Ax's initial design: the centre, then Sobol, 5 points),
-``gp`` (final results only), ``random``, ``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
+``gp`` (final results only), ``random``, ``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by
+``tune_jobs.mf_benchmark``.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def test_mlp_training_shifts_each_digit_by_at_most_its_pixels(small_data):
     moved = torch_mlp.shifted(x, 1)
     assert moved.shape == x.shape
     offsets = set()
-    for image, original in zip(moved, x):
+    for image, original in zip(moved, x, strict=True):
         # the digits sit inside a blank border, so a 1-pixel shift keeps every stroke: one of the nine
         # translations of the original, found by rolling it back
         found = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
