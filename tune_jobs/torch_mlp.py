@@ -129,12 +129,11 @@ def shifted(x, pixels: int):
 
     if pixels <= 0:
         return x
-    batch, height, width = x.shape
+    (batch, height, width), device = x.shape, x.device  # indices made where x is: no copies per batch
     padded = F.pad(x, (pixels, pixels, pixels, pixels))
-    rows = torch.randint(0, 2 * pixels + 1, (batch, 1, 1)) + torch.arange(height)[None, :, None]
-    cols = torch.randint(0, 2 * pixels + 1, (batch, 1, 1)) + torch.arange(width)[None, None, :]
-    index = torch.arange(batch)[:, None, None]
-    return padded[index.to(x.device), rows.to(x.device), cols.to(x.device)]
+    rows = torch.randint(0, 2 * pixels + 1, (batch, 1, 1), device=device) + torch.arange(height, device=device)[:, None]
+    cols = torch.randint(0, 2 * pixels + 1, (batch, 1, 1), device=device) + torch.arange(width, device=device)
+    return padded[torch.arange(batch, device=device)[:, None, None], rows, cols]
 
 
 def train_epoch(model, optimizer, x, y, config: dict) -> float:
