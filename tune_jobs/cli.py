@@ -20,7 +20,9 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     defaults = SweepOptions(**job.defaults)
     p = argparse.ArgumentParser(prog=f"python -m tune_jobs.{job.name}", description=job.description,
                                 argument_default=argparse.SUPPRESS)
-    p.add_argument("--searcher", choices=SEARCHERS, help="gp (default), ax, or random search")
+    p.add_argument("--searcher", choices=SEARCHERS,
+                   help="gp (default: learns from every epoch), gp-final (each trial's last result only), ax, "
+                        "random search; tpe (Optuna) and bohb (TuneBOHB) for comparisons")
     p.add_argument("--compare", nargs="+", choices=SEARCHERS, metavar="SEARCHER",
                    help="run these searchers on the same budget and draw them on one convergence plot")
     p.add_argument("--num-samples", type=int, help=f"trials in the sweep (default {defaults.num_samples})")

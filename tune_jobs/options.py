@@ -15,7 +15,9 @@ from pathlib import Path
 
 from .job import Job
 
-SEARCHERS = ("gp", "ax", "random")
+# gp-final: the GP on each trial's last result only (as before multi-fidelity); tpe: Optuna's TPE through
+# Ray's OptunaSearch; bohb: Ray's TuneBOHB. The last two are peers for comparisons (the bench extra).
+SEARCHERS = ("gp", "gp-final", "ax", "random", "tpe", "bohb")
 SCHEDULERS = ("fifo", "asha")
 
 
@@ -75,8 +77,12 @@ class SweepOptions:
             (self.scheduler in SCHEDULERS, f"--scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}"),
             (all(s in SEARCHERS for s in self.searchers),
              f"--searcher must be one of {SEARCHERS}, got {', '.join(self.searchers)}"),
-            ("ax" not in self.searchers or _ax_available(),
+            ("ax" not in self.searchers or _available("ax"),
              "--searcher ax needs ax-platform: pip install 'ray-gpei[ax]'"),
+            ("tpe" not in self.searchers or _available("optuna"),
+             "--searcher tpe needs optuna: pip install 'ray-gpei[bench]'"),
+            ("bohb" not in self.searchers or (_available("hpbandster") and _available("ConfigSpace")),
+             "--searcher bohb needs hpbandster and ConfigSpace: pip install 'ray-gpei[bench]'"),
         ]
         return [message for ok, message in checks if not ok]
 
@@ -103,9 +109,7 @@ def parse_duration(text: str) -> float:
     return 3600 * hours + 60 * minutes + seconds
 
 
-def _ax_available() -> bool:
-    try:
-        import ax  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _available(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

@@ -2,7 +2,7 @@
 
     python -m tune_jobs.repeat torch_mlp --seeds 3                          # the README's main-job table
     python -m tune_jobs.repeat torch_mlp --seeds 3 --searchers gp random    # side by side
-    python -m tune_jobs.repeat torch_mlp --searchers gp random+asha gp+fifo # a scheduler per method
+    python -m tune_jobs.repeat torch_mlp --searchers gp gp-final+fifo random tpe # a scheduler per method
     python -m tune_jobs.repeat mnist_cnn --seeds 2 -- --num-samples 20      # flags after -- go to the job
 
 Sweeps run one after another (each uses the machine as the job alone would).

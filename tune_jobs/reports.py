@@ -156,6 +156,12 @@ def model_pick(results, frame: pd.DataFrame, searcher, epochs: int | None) -> in
     return int(full[int(np.argmax(mean) if MODE == "max" else np.argmin(mean))])
 
 
+def _plain(value):
+    """JSON for what ``json`` cannot write: NumPy scalars as their Python values (a peer searcher's
+    configs carry ``np.True_``, ``np.int64``), anything else as its text."""
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
 def write_reports(run_dir: Path, results, frame: pd.DataFrame, summary: dict, *, epochs: int) -> None:
     """``trials.csv``, ``best.json``, and the pictures: ``convergence.png`` (against trials),
     ``convergence_time.png`` (against wall time) and ``learning_curves.png``."""
@@ -163,7 +169,7 @@ def write_reports(run_dir: Path, results, frame: pd.DataFrame, summary: dict, *,
 
     run_dir.mkdir(parents=True, exist_ok=True)
     frame.to_csv(run_dir / "trials.csv", index=False)
-    (run_dir / "best.json").write_text(json.dumps(summary, indent=2, default=str))
+    (run_dir / "best.json").write_text(json.dumps(summary, indent=2, default=_plain))
     label = summary["searcher"]
     plot_convergence({label: best_so_far(frame)}, run_dir / "convergence.png", metric=METRIC)
     plot_convergence_in_time({label: best_in_time(results)}, run_dir / "convergence_time.png", metric=METRIC)
@@ -180,7 +186,7 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 
     else:
         how = ("the GP's pick: the best predicted of the trials trained to the end"
                if summary["selected_by"] == "model" else f"the highest {METRIC}")
-        config = json.dumps(summary["best_config"], default=str)
+        config = json.dumps(summary["best_config"], default=_plain)
         print(f"\nBest config (trial {summary['best_trial']}, {how}): {config}")
         test = summary["test_accuracy"]
         print(f"Its {METRIC}: {summary['best_config_val_accuracy']:.4f}   test accuracy: "

@@ -65,21 +65,33 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
                   max_concurrent: int = 0):
     """The search algorithm for ``--searcher``.
 
-    The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity. Every
+    The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity;
+    ``gp-final`` from each trial's last result only, as it did before multi-fidelity. Every
     searcher, random search included (Ray's, seeded), tries the configs ``first`` before its own, so
     that a comparison of searchers gives none of them a head start. ``max_concurrent`` is for random
     search: Tune limits its own generator and any ``Searcher`` by ``max_concurrent_trials``, but not
     a generator it is given, which would create every trial at once.
     """
-    if name == "gp":
+    points = list(first) or None
+    if name in ("gp", "gp-final"):
         from searchers import GPEISearcher
 
-        return GPEISearcher(seed=seed, max_fidelity=epochs, points_to_evaluate=list(first) or None,
-                            **(gp_options or {}))
+        fidelity = {"max_fidelity": epochs} if name == "gp" else {"fidelity_attr": None}  # last results only
+        return GPEISearcher(seed=seed, points_to_evaluate=points, **fidelity, **(gp_options or {}))
     if name == "ax":
         from searchers import AxSearcher
 
-        return AxSearcher(seed=seed, points_to_evaluate=list(first) or None)
+        return AxSearcher(seed=seed, points_to_evaluate=points)
+    if name == "tpe":
+        import optuna
+        from ray.tune.search.optuna import OptunaSearch
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=seed), points_to_evaluate=points)
+    if name == "bohb":
+        from ray.tune.search.bohb import TuneBOHB
+
+        return TuneBOHB(seed=seed, points_to_evaluate=points)
     from ray.tune.search import BasicVariantGenerator
 
     return BasicVariantGenerator(points_to_evaluate=list(first) or None, max_concurrent=max_concurrent,
@@ -120,8 +132,13 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
         return tune.Tuner.restore(run_dir, trainable=trainable, resume_errored=True), None  # its own console
     searcher = make_searcher(searcher_name, options.seed, epochs=options.epochs, first=job.first_configs,
                              gp_options=job.gp_options, max_concurrent=options.max_concurrent)
+    space = job.param_space(options.epochs, options.seed)
+    if searcher_name in ("tpe", "bohb"):
+        from .peers import without_log_steps
+
+        space = without_log_steps(space)  # Optuna and ConfigSpace have no quantised log scale
     tuner = build_tuner(
-        trainable, job.param_space(options.epochs, options.seed), metric=METRIC, mode=MODE,
+        trainable, space, metric=METRIC, mode=MODE,
         num_samples=options.num_samples, storage_path=options.storage_path, name=name, search_alg=searcher,
         scheduler=make_scheduler(options.scheduler, options.epochs), max_concurrent=options.max_concurrent,
         max_failures=options.max_failures, keep_checkpoints=2, time_budget=options.time_budget,

@@ -98,6 +98,21 @@ def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
     assert state["_n_observations"] == 6 and not state["_running"]  # every trial observed once, none left open
 
 
+def test_the_peers_run_the_job_for_a_comparison(ray_session, tmp_path):
+    """The GP on last results only (the searcher before multi-fidelity) and TuneBOHB, through the command line."""
+    _run("torch_mlp", ["--smoke", "--name", "final", "--searcher", "gp-final", "--scheduler", "asha",
+                       "--num-samples", "4", "--epochs", "3"], ray_session, tmp_path)
+    frame = pd.read_csv(tmp_path / "final" / "trials.csv")
+    state = _searcher_state(tmp_path / "final")
+    # A trial is one observation, at whatever epoch it ended: no learning curves.
+    assert len(state["_engine"].y) == 4 and not state["_engine"].curves.results and len(frame) == 4
+    _run("torch_mlp", ["--smoke", "--name", "bohb", "--searcher", "bohb"], ray_session, tmp_path)
+    best = json.loads((tmp_path / "bohb" / "best.json").read_text())
+    # TuneBOHB hands out NumPy scalars: best.json and the summary write them as JSON values, not their text.
+    assert best["selected_by"] == "validation" and isinstance(best["best_config"]["batch_norm"], bool)
+    assert isinstance(best["best_config"]["batch_size"], int)
+
+
 def test_bad_flags_exit_with_a_message(tmp_path):
     for args, message in [
         (["--num-samples", "0"], "--num-samples must be at least 1"),
@@ -117,7 +132,7 @@ def _report_x(config: dict) -> None:
     tune.report({"score": config["x"]})
 
 
-@pytest.mark.parametrize("searcher", ["random", "gp", "ax"])
+@pytest.mark.parametrize("searcher", ["random", "gp", "gp-final", "ax", "tpe", "bohb"])
 def test_every_searcher_tries_the_jobs_first_configs(ray_session, tmp_path, searcher):
     from ray import tune
 
