@@ -9,7 +9,8 @@ Sweeps run one after another (each uses the machine as the job alone would).
 Prints a markdown table: best validation accuracy, the test accuracy of the
 best config (the GP's pick, ``reports.model_pick``, for searchers with a
 model; else the highest-validation trial), the test accuracy of the
-highest-validation trial, and wall seconds, each as median [min, max]; writes
+highest-validation trial, what the wall time bought (trials started, trials
+trained to the end, epochs trained) and wall seconds, each as median [min, max]; writes
 ``repeat.csv`` under ``--storage-path/<name>``.
 """
 
@@ -26,7 +27,9 @@ from . import api, runtime
 from .options import SCHEDULERS, SEARCHERS, SweepOptions
 
 COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy: best config",
-           "highest_val_test_accuracy": "test accuracy: highest validation", "wall_seconds": "wall s"}
+           "highest_val_test_accuracy": "test accuracy: highest validation", "trials": "trials started",
+           "full_trials": "trained to the end", "epochs_trained": "epochs trained", "wall_seconds": "wall s"}
+COUNTS = ("trials", "full_trials", "epochs_trained", "wall_seconds")  # printed without decimals
 
 
 def method(text: str) -> str:
@@ -52,11 +55,16 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
                                                    "name": f"{base.name}/{name}-seed{seed}"})
             data = api.load_data(job, options)
             runtime.claim_run_dir(options)
-            summary = api.run_sweep(job, options, data, searcher, str(options.name)).summary
+            done = api.run_sweep(job, options, data, searcher, str(options.name))
+            summary, epochs_run = done.summary, done.frame["epochs_run"]
             highest = summary["highest_validation"] or {}
             rows.append({"searcher": name, "scheduler": options.scheduler, "seed": seed,
                          "selected_by": summary["selected_by"], **{k: summary.get(k) for k in COLUMNS},
-                         "highest_val_test_accuracy": highest.get("test_accuracy")})
+                         "highest_val_test_accuracy": highest.get("test_accuracy"),
+                         # what the wall time bought: trials that trained at least an epoch, and epochs
+                         "trials": int((epochs_run > 0).sum()),
+                         "full_trials": int((epochs_run >= options.epochs).sum()),
+                         "epochs_trained": int(epochs_run.sum())})
     frame = pd.DataFrame(rows)
     frame.to_csv(base.run_dir / "repeat.csv", index=False)
     return frame
@@ -72,7 +80,7 @@ def table(frame: pd.DataFrame) -> str:
             if values.empty:
                 cells.append("–")
                 continue
-            fmt = "{:.0f}" if key == "wall_seconds" else "{:.4f}"
+            fmt = "{:.0f}" if key in COUNTS else "{:.4f}"
             cells.append(f"{fmt.format(values.median())} [{fmt.format(values.min())}, {fmt.format(values.max())}]")
         lines.append(f"| {searcher} | {len(group)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
