@@ -36,16 +36,17 @@ class RandomSearcher(Searcher):
         pass
 
 
-def optuna(sampler: str) -> Callable[[int], Searcher]:
-    """Optuna's GP or TPE sampler through Ray's own OptunaSearch (Optuna is a benchmark-only dependency)."""
+def optuna(sampler: str) -> Callable[..., Searcher]:
+    """Optuna's GP or TPE sampler through Ray's own OptunaSearch (Optuna is a benchmark-only dependency);
+    ``points``: configs to try first."""
 
-    def make(seed: int) -> Searcher:
+    def make(seed: int, points: list[dict] | None = None) -> Searcher:
         import optuna
         from ray.tune.search.optuna import OptunaSearch
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         samplers = {"gp": optuna.samplers.GPSampler, "tpe": optuna.samplers.TPESampler}
-        return OptunaSearch(sampler=samplers[sampler](seed=seed))
+        return OptunaSearch(sampler=samplers[sampler](seed=seed), points_to_evaluate=points)
 
     return make
 
@@ -88,11 +89,11 @@ def hebo(seed: int) -> Searcher:
     return HEBOSearch(random_state_seed=seed)
 
 
-def bohb(seed: int) -> Searcher:
-    """Ray's TuneBOHB (needs hpbandster and ConfigSpace, the ``bench`` extra)."""
+def bohb(seed: int, points: list[dict] | None = None) -> Searcher:
+    """Ray's TuneBOHB (needs hpbandster and ConfigSpace, the ``bench`` extra); ``points``: configs to try first."""
     from ray.tune.search.bohb import TuneBOHB
 
-    return TuneBOHB(seed=seed)
+    return TuneBOHB(seed=seed, points_to_evaluate=points)
 
 
 def bohb_available() -> bool:

@@ -89,19 +89,13 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
         from searchers import AxSearcher
 
         return AxSearcher(seed=seed, points_to_evaluate=points)
-    if name == "tpe":
-        import optuna
-        from ray.tune.search.optuna import OptunaSearch
+    if name in ("tpe", "bohb"):
+        from . import peers
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=seed), points_to_evaluate=points)
-    if name == "bohb":
-        from ray.tune.search.bohb import TuneBOHB
-
-        return TuneBOHB(seed=seed, points_to_evaluate=points)
+        return peers.optuna("tpe")(seed, points) if name == "tpe" else peers.bohb(seed, points)
     from ray.tune.search import BasicVariantGenerator
 
-    return BasicVariantGenerator(points_to_evaluate=list(first) or None, max_concurrent=max_concurrent,
+    return BasicVariantGenerator(points_to_evaluate=points, max_concurrent=max_concurrent,
                                  random_state=seed)
 
 
