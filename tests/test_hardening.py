@@ -89,21 +89,28 @@ def test_driver_killed_at_five_points_loses_and_reruns_nothing(ray_session, tmp_
 
 
 def test_worker_killed_trial_retried_from_its_checkpoint(ray_session, tmp_path):
-    args = ["--smoke", "--name", "worker", "--num-samples", "2", "--max-concurrent", "1", "--epochs", "4",
+    epochs = 12
+    args = ["--smoke", "--name", "worker", "--num-samples", "2", "--max-concurrent", "1", "--epochs", str(epochs),
             "--max-failures", "2"]
     run_dir = tmp_path / "worker"
     proc = _job(args, ray_session, tmp_path)
-    _wait(lambda: any(len(lines) >= 2 for lines in _results(run_dir).values()), proc)
-    trial, lines = next((t, lines) for t, lines in _results(run_dir).items() if len(lines) >= 2)
-    os.kill(lines[-1]["pid"], signal.SIGKILL)  # the process training that trial
+    _wait(lambda: any(2 <= len(lines) <= epochs // 2 for lines in _results(run_dir).values()), proc)
+    trial, lines = next((t, lines) for t, lines in _results(run_dir).items() if 2 <= len(lines) <= epochs // 2)
+    # Freeze the worker, then check it is still inside that trial: a smoke epoch takes 0.1 s, and the
+    # same process goes on to the next trial (reuse_actors), so a kill by pid alone may hit another.
+    pid = lines[-1]["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(1.0)  # the driver writes what the worker reported before it froze
+    assert len(_results(run_dir)[trial]) < epochs, "the trial ended before its worker froze"
+    os.kill(pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
     frame = pd.read_csv(run_dir / "trials.csv")
     assert len(frame) == 2 and (frame["error"].isna() | (frame["error"] == "")).all()
     results = _results(run_dir)[trial]
     assert len({r["pid"] for r in results}) == 2  # a second worker took over ...
-    epochs = [r["epoch"] for r in results]
-    assert epochs[-1] == 4 and epochs.count(1) == 1  # ... from the checkpoint, not from epoch 1
+    trained = [r["epoch"] for r in results]
+    assert trained[-1] == epochs and trained.count(1) == 1  # ... from the checkpoint, not from epoch 1
 
     # The resumed trial trained exactly as the same config does uninterrupted, epoch by epoch.
     # (An epoch reported just before the kill may have no result line: compare the epochs recorded,
