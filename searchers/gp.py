@@ -141,9 +141,26 @@ def sq_dists(A: np.ndarray, B: np.ndarray, cat: np.ndarray) -> np.ndarray:
     return D2
 
 
+def scaled_sq_dists(A: np.ndarray, B: np.ndarray, cat: np.ndarray, lengthscales: np.ndarray) -> np.ndarray:
+    """``(m, n)`` squared distances scaled by the lengthscales, ``sum_j (a_j - b_j)^2 / l_j^2`` (Hamming
+    on categorical coordinates), without ``sq_dists``'s ``(m, n, d)`` array: the ordered coordinates
+    as ``|a|^2 + |b|^2 - 2 a.b`` (one matrix product; its rounding, ~1e-16 of the norms, moves the
+    Matern kernel by as little, as the kernel is flat at r = 0)."""
+    inv = 1.0 / lengthscales
+    As, Bs = A[:, ~cat] * inv[~cat], B[:, ~cat] * inv[~cat]
+    r2 = np.einsum("md,md->m", As, As)[:, None] + np.einsum("nd,nd->n", Bs, Bs)[None, :] - 2.0 * As @ Bs.T
+    for j in np.flatnonzero(cat):
+        r2 += (np.abs(A[:, j, None] - B[None, :, j]) > 1e-12) * inv[j] ** 2
+    return np.maximum(r2, 0.0)
+
+
 def matern52(D2: np.ndarray, params: GPParams) -> tuple[np.ndarray, np.ndarray]:
     """Kernel values ``(m, n)`` and ``dk/d(r^2)`` ``(m, n)`` from ``D2: (m, n, d)``."""
-    r2 = D2 @ (1.0 / params.lengthscales**2)
+    return matern52_of_r2(D2 @ (1.0 / params.lengthscales**2), params)
+
+
+def matern52_of_r2(r2: np.ndarray, params: GPParams) -> tuple[np.ndarray, np.ndarray]:
+    """``matern52`` from the scaled squared distances ``r2: (m, n)``."""
     c = SQRT5 * np.sqrt(np.maximum(r2, 0.0))
     e = np.exp(-c)
     K = params.signal_var * (1.0 + c + c * c / 3.0) * e
@@ -286,19 +303,22 @@ class Posterior:
         With ``grad=True`` also ``dmean: (m, d)`` and ``dvar: (m, d)`` (zero on
         categorical coordinates, which have no gradient).
         """
-        D2 = sq_dists(Xs, self.X, self.cat)
-        Ks, dK_dr2 = matern52(D2, self.params)  # (m, n)
+        Ks, dK_dr2 = matern52_of_r2(scaled_sq_dists(Xs, self.X, self.cat, self.params.lengthscales), self.params)
         mean = self.params.mean + Ks @ self.alpha
         V = Ks @ self.L_inv.T  # (m, n) = (L^-1 Ks^T)^T
         var = np.maximum(self.params.signal_var - np.einsum("mn,mn->m", V, V), 1e-12)
         if not grad:
             return mean, var
         B = V @ self.L_inv  # (m, n) = Ks K^-1
-        diff = Xs[:, None, :] - self.X[None, :, :]
-        diff[:, :, self.cat] = 0.0
-        J = (2.0 * dK_dr2)[:, :, None] * diff / self.params.lengthscales**2  # dKs/dx (m, n, d)
-        dmean = np.einsum("mnd,n->md", J, self.alpha)
-        dvar = -2.0 * np.einsum("mnd,mn->md", J, B)
+        # dKs[m, n]/dx_j = 2 dK_dr2[m, n] (x_mj - X_nj) / l_j^2, so sum_n W[m, n] dKs[m, n]/dx_j is
+        # 2 / l_j^2 (x_mj sum_n W[m, n] - (W X)[m, j]): matrix products, no (m, n, d) array.
+        scale = 2.0 * np.where(self.cat, 0.0, 1.0 / self.params.lengthscales**2)
+
+        def through_kernel(W: np.ndarray) -> np.ndarray:
+            return scale * (Xs * W.sum(axis=1)[:, None] - W @ self.X)
+
+        dmean = through_kernel(dK_dr2 * self.alpha)
+        dvar = -2.0 * through_kernel(dK_dr2 * B)
         return mean, var, dmean, dvar
 
     def predict_each(self, Xs: np.ndarray, *, grad: bool = False):

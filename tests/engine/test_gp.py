@@ -114,6 +114,26 @@ def test_posterior_gradients_match_finite_differences():
     assert dmean[0, 2] == 0.0 and dvar[0, 2] == 0.0
 
 
+def test_predictions_equal_the_kernel_on_per_coordinate_distances_at_new_and_observed_points():
+    """``predict`` computes distances as matrix products; the kernel on ``sq_dists`` is the definition."""
+    rng = np.random.default_rng(4)
+    cat = np.array([False, True, False, False, True])
+    X = rng.random((60, 5))
+    X[:, cat] = rng.integers(0, 3, (60, 2))
+    Xs = np.vstack([X[:10], rng.random((40, 5))])  # observed points, where the rounding cancels, and new ones
+    Xs[10:, cat] = rng.integers(0, 3, (40, 2))
+    params = gp.GPParams(rng.uniform(0.05, 2.0, 5), signal_var=1.4, noise_var=1e-4, mean=0.3)
+    post = gp.Posterior.build(X, rng.normal(size=60), cat, params)
+    Ks, dK_dr2 = gp.matern52(gp.sq_dists(Xs, X, cat), params)
+    V = Ks @ post.L_inv.T
+    diff = np.where(cat, 0.0, Xs[:, None, :] - X[None, :, :])
+    J = (2.0 * dK_dr2)[:, :, None] * diff / params.lengthscales**2
+    expected = (params.mean + Ks @ post.alpha, params.signal_var - (V * V).sum(axis=1),
+                np.einsum("mnd,n->md", J, post.alpha), -2.0 * np.einsum("mnd,mn->md", J, V @ post.L_inv))
+    for got, want in zip(post.predict(Xs, grad=True), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
+
+
 def test_fit_recovers_a_short_lengthscale_and_warm_start_agrees():
     rng = np.random.default_rng(3)
     X = rng.random((40, 2))

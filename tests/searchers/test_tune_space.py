@@ -89,6 +89,19 @@ def test_sobol_points_are_snapped_and_distinct():
     assert duplicates_of(P[:3], P).all() and not duplicates_of(P[:3] + 1e-3, P).any()
 
 
+def test_duplicates_of_many_candidates_keeps_the_tolerance_rule():
+    """Thousands of candidates against hundreds of rows take the sorted-projection path; the
+    answer is still: some row within ``atol`` in every coordinate."""
+    rng = np.random.default_rng(2)
+    existing = np.round(rng.random((500, 6)), 2)
+    existing[:, 2] = rng.integers(0, 3, 500)  # a categorical code: many rows share it
+    offsets = rng.choice([0.0, 4e-10, -9e-10, 3e-9], size=(2000, 6), p=[0.7, 0.1, 0.1, 0.1])
+    candidates = np.vstack([existing[rng.integers(0, 500, 2000)] + offsets, np.round(rng.random((2000, 6)), 2)])
+    rule = (np.abs(candidates[:, None, :] - existing[None, :, :]) <= 1e-9).all(axis=2).any(axis=1)
+    assert 100 < rule.sum() < 2000  # near-duplicates on both sides of the tolerance
+    np.testing.assert_array_equal(duplicates_of(candidates, existing), rule)
+
+
 def test_encode_rejects_values_outside_the_space():
     space = from_tune({"a": tune.randint(0, 3), "c": tune.choice(["x", "y"])})
     with pytest.raises(ValueError, match="a: 3 is outside"):
