@@ -113,3 +113,30 @@ def test_a_multi_fidelity_model_gives_intervals_at_the_target_map_fit_or_mixture
             engine.observe_partial(f"t{trial}", u, r, float(np.sin(6 * u[0]) + np.log(r)))
     lower, upper = calibration.interval(engine.current_model(), rng.random((3, 2)))
     assert (lower < upper).all()
+
+
+def test_leave_one_out_scale_makes_the_intervals_indifferent_to_a_spread_off_by_any_factor():
+    """Signal and noise variance multiplied by c leave the mean alone and multiply every variance by c:
+    uncalibrated intervals widen by sqrt(c); calibrated ones are the same, since the left-out
+    residuals are standardised by the same spread."""
+    rng = np.random.default_rng(5)
+    X, cat = rng.random((60, 2)), np.zeros(2, bool)
+    fitted = gp.fit(X, np.sin(5 * X[:, 0]) + np.cos(3 * X[:, 1]), cat, rng=rng, warp=False)
+    U = rng.random((200, 2))
+
+    def scaled(c: float) -> gp.Posterior:
+        p = fitted.params
+        params = gp.GPParams(p.lengthscales, p.signal_var * c, p.noise_var * c, p.mean)
+        return gp.Posterior.build(X, fitted.y, cat, params, scaling=fitted.scaling)
+
+    lower, upper = calibration.interval(scaled(1.0), U)
+    for c in (0.01, 100.0):
+        assert calibration.loo_scale(scaled(c)) == pytest.approx(calibration.loo_scale(scaled(1.0)) / np.sqrt(c))
+        c_lower, c_upper = calibration.interval(scaled(c), U)
+        np.testing.assert_allclose(c_upper - c_lower, upper - lower, rtol=1e-6)
+        np.testing.assert_allclose(c_lower + c_upper, lower + upper, rtol=1e-6, atol=1e-9)
+
+
+def test_leave_one_out_scale_is_one_below_twenty_observations():
+    X, y = _data(n=19)
+    assert calibration.loo_scale(gp.fit(X, y, np.zeros(2, bool), rng=np.random.default_rng(0))) == 1.0
