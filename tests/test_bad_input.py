@@ -81,6 +81,7 @@ FLAGS = [
     ("negative GPUs", ["--gpus-per-trial", "-0.5"], "--gpus-per-trial must be zero or positive"),
     ("unknown searcher", ["--searcher", "hyperopt"], "argument --searcher: invalid choice: 'hyperopt'"),
     ("unknown scheduler", ["--scheduler", "pbt"], "argument --scheduler: invalid choice: 'pbt'"),
+    ("unknown selection rule", ["--select", "test"], "argument --select: invalid choice: 'test'"),
     ("not a number", ["--num-samples", "ten"], "argument --num-samples: invalid int value: 'ten'"),
     ("resume without a name", ["--resume"], "--resume needs --name"),
     ("not a duration", ["--time-budget", "ten minutes"], "argument --time-budget: not a duration: 'ten minutes'"),

@@ -44,7 +44,11 @@ def test_compare_draws_both_searchers_on_one_plot(ray_session, tmp_path):
         assert len(pd.read_csv(tmp_path / "cmp" / searcher / "trials.csv")) == 4
         best = json.loads((tmp_path / "cmp" / searcher / "best.json").read_text())
         assert best["searcher"] == searcher
-        assert best["selected_by"] == ("validation" if searcher == "random" else "model")
+        # The default rule, highest validation, for both; the GP's pick is reported beside it, trained to the end.
+        assert best["selected_by"] == "validation"
+        highest = best["highest_validation"]["best_val_accuracy"]
+        assert best["best_val_accuracy"] == best["best_config_val_accuracy"] == highest
+        assert (best["model_pick"] is None) == (searcher == "random")
     assert (tmp_path / "cmp" / "convergence.png").stat().st_size > 5000
     assert "Comparison plot" in out
 
@@ -167,7 +171,8 @@ def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
     assert sorted(zip(frame["searcher"], frame["scheduler"], frame["seed"], strict=True)) == [
         ("gp", "asha", 0), ("gp", "asha", 1), ("random+fifo", "fifo", 0), ("random+fifo", "fifo", 1)]
     assert frame["test_accuracy"].between(0, 1).all() and frame["highest_val_test_accuracy"].between(0, 1).all()
-    assert frame["selected_by"].tolist() == ["model", "validation", "model", "validation"]
+    assert (frame["selected_by"] == "validation").all()
+    assert frame["model_pick_test_accuracy"].notna().tolist() == [True, False, True, False]  # the GP's, reported
     # What the wall time bought: with --smoke (1 epoch, FIFO) every trial trains to the end.
     assert (frame["trials"] == 2).all() and (frame["full_trials"] == 2).all() and (frame["epochs_trained"] == 2).all()
     assert "| gp | 2 |" in out and "| random+fifo | 2 |" in out

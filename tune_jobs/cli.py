@@ -11,7 +11,7 @@ import sys
 
 from . import api, runtime
 from .job import METRIC, Job
-from .options import SCHEDULERS, SEARCHERS, SweepOptions, parse_duration
+from .options import SCHEDULERS, SEARCHERS, SELECTIONS, SweepOptions, parse_duration
 
 
 def parser_for(job: Job) -> argparse.ArgumentParser:
@@ -32,6 +32,9 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-trial", type=float, help="fractions allowed, e.g. 0.5 (default 0)")
     p.add_argument("--scheduler", choices=SCHEDULERS,
                    help=f"asha stops poor trials early (default {defaults.scheduler})")
+    p.add_argument("--select", choices=SELECTIONS,
+                   help="the best config: the highest validation accuracy, or the GP's pick, the best predicted "
+                        f"of the trials trained to the end (default {defaults.select})")
     p.add_argument("--max-failures", type=int,
                    help="retries of a trial whose worker dies or that raises, from its last checkpoint "
                         "(use 3 or so on spot instances; default 0)")

@@ -7,9 +7,9 @@
 
 Sweeps run one after another (each uses the machine as the job alone would).
 Prints a markdown table: best validation accuracy, the test accuracy of the
-best config (the GP's pick, ``reports.model_pick``, for searchers with a
-model; else the highest-validation trial), the test accuracy of the
-highest-validation trial, what the wall time bought (trials started, trials
+best config (the job's ``--select`` rule: by default the highest-validation
+trial), the test accuracy of the GP's pick (``reports.model_pick``, for
+searchers with a model; given either way), what the wall time bought (trials started, trials
 trained to the end, epochs trained) and wall seconds, each as median [min, max]; writes
 ``repeat.csv`` under ``--storage-path/<name>``.
 """
@@ -27,7 +27,7 @@ from . import api, runtime
 from .options import SCHEDULERS, SEARCHERS, SweepOptions
 
 COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy: best config",
-           "highest_val_test_accuracy": "test accuracy: highest validation", "trials": "trials started",
+           "model_pick_test_accuracy": "test accuracy: the GP's pick", "trials": "trials started",
            "full_trials": "trained to the end", "epochs_trained": "epochs trained", "wall_seconds": "wall s"}
 COUNTS = ("trials", "full_trials", "epochs_trained", "wall_seconds")  # printed without decimals
 
@@ -57,10 +57,11 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
             runtime.claim_run_dir(options)
             done = api.run_sweep(job, options, data, searcher, str(options.name))
             summary, epochs_run = done.summary, done.frame["epochs_run"]
-            highest = summary["highest_validation"] or {}
+            highest, pick = summary["highest_validation"] or {}, summary["model_pick"] or {}
             rows.append({"searcher": name, "scheduler": options.scheduler, "seed": seed,
                          "selected_by": summary["selected_by"], **{k: summary.get(k) for k in COLUMNS},
                          "highest_val_test_accuracy": highest.get("test_accuracy"),
+                         "model_pick_test_accuracy": pick.get("test_accuracy"),
                          # what the wall time bought: trials that trained at least an epoch, and epochs
                          "trials": int((epochs_run > 0).sum()),
                          "full_trials": int((epochs_run >= options.epochs).sum()),

@@ -55,12 +55,13 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
 
 
 def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_session, tmp_path):
-    _run("torch_mlp", ["--smoke", "--name", "asha", "--scheduler", "asha", "--num-samples", "6", "--epochs", "4"],
-         ray_session, tmp_path)
+    _run("torch_mlp", ["--smoke", "--name", "asha", "--scheduler", "asha", "--num-samples", "6", "--epochs", "4",
+                       "--select", "model"], ray_session, tmp_path)
     frame = pd.read_csv(tmp_path / "asha" / "trials.csv")
     assert len(frame) == 6
     assert (frame["epochs_run"] < 4).any(), frame[["trial", "epochs_run"]]
-    # The best config is the GP's pick: a trial trained to the end; the highest-validation trial is named too.
+    # --select model: the best config is the GP's pick, a trial trained to the end; the highest-validation
+    # trial is named too.
     best = json.loads((tmp_path / "asha" / "best.json").read_text())
     picked = frame.set_index("trial").loc[best["best_trial"]]
     assert best["selected_by"] == "model" and picked["epochs_run"] == 4
@@ -69,6 +70,8 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
     assert highest["best_val_accuracy"] == frame["best_val_accuracy"].max() == best["best_val_accuracy"]
     assert frame.set_index("trial").loc[highest["trial"], "best_val_accuracy"] == highest["best_val_accuracy"]
     assert 0.0 < highest["test_accuracy"] <= 1.0
+    assert best["model_pick"] == {"trial": best["best_trial"], "best_val_accuracy": best["best_config_val_accuracy"],
+                                  "test_accuracy": best["test_accuracy"]}
     state = _searcher_state(tmp_path / "asha")
     assert state["_n_observations"] == 6 and not state["_failures"]
     # Each trial is in the model at the epoch it reached, a stopped one never as a finished run.
