@@ -100,6 +100,11 @@ def train_cnn(config: dict, data: MnistData) -> None:
 
     quiet_stop()
     device = configure_tensorflow()
+    # A reused worker (reuse_actors) still holds Keras's global state from the last trial. Measured with 12
+    # trials in one process (2 conv blocks, 512 digits, an epoch each): the resident set grows about 20 MB a
+    # trial with or without this (933 -> 1,162 MB, against 952 -> 1,188 without): TensorFlow keeps memory it
+    # does not return, so a 19-minute sweep's worker ends some 0.5 GB larger than it started.
+    keras.backend.clear_session()
     keras.utils.set_random_seed(trial_seed(config))
     x_train, x_val = data.x_train[..., None], data.x_val[..., None]
 
