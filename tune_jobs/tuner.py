@@ -123,6 +123,7 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
     own with ``options.verbose``."""
     from ray import tune
 
+    from .checkpoints import DropStoppedCheckpoints
     from .console import Progress
 
     trainable = trainable_for(job, options, data)
@@ -138,13 +139,15 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
         from .peers import without_log_steps
 
         space = without_log_steps(space)  # Optuna and ConfigSpace have no quantised log scale
+    callbacks = [] if options.verbose else [Progress(options.num_samples, metric=METRIC, mode=MODE,
+                                                     time_budget=options.time_budget)]
+    if "://" not in options.storage_path:
+        callbacks.append(DropStoppedCheckpoints(options.epochs, metric=METRIC, mode=MODE))
     tuner = build_tuner(
         trainable, space, metric=METRIC, mode=MODE,
         num_samples=options.num_samples, storage_path=options.storage_path, name=name, search_alg=searcher,
         scheduler=make_scheduler(options.scheduler, options.epochs), max_concurrent=options.max_concurrent,
         max_failures=options.max_failures, keep_checkpoints=2, time_budget=options.time_budget,
-        callbacks=None if options.verbose else [Progress(options.num_samples, metric=METRIC, mode=MODE,
-                                                         time_budget=options.time_budget)],
-        verbose=1 if options.verbose else 0,
+        callbacks=callbacks, verbose=1 if options.verbose else 0,
     )
     return tuner, searcher

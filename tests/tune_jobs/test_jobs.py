@@ -72,6 +72,12 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
     assert 0.0 < highest["test_accuracy"] <= 1.0
     assert best["model_pick"] == {"trial": best["best_trial"], "best_val_accuracy": best["best_config_val_accuracy"],
                                   "test_accuracy": best["test_accuracy"]}
+    # Checkpoints stay for the trials a report may read: trained to the end, or the best so far when stopped.
+    by_number = frame.set_index("trial")
+    for path in (tmp_path / "asha").glob("train_mlp_*"):
+        row = by_number.loc[int(path.name.split("_")[3])]
+        if not list(path.glob("checkpoint_*")):
+            assert row["epochs_run"] < 4 and row["best_val_accuracy"] < frame["best_val_accuracy"].max()
     state = _searcher_state(tmp_path / "asha")
     assert state["_n_observations"] == 6 and not state["_failures"]
     # Each trial is in the model at the epoch it reached, a stopped one never as a finished run.

@@ -1,0 +1,31 @@
+"""Checkpoints of trials no report reads are deleted when those trials end; the others stay."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from tune_jobs.checkpoints import DropStoppedCheckpoints
+
+
+def _trial(tmp_path, name: str, epochs: int) -> SimpleNamespace:
+    path = tmp_path / name
+    for epoch in range(1, epochs + 1):
+        (path / f"checkpoint_{epoch:06d}").mkdir(parents=True)
+        (path / f"checkpoint_{epoch:06d}" / "model.pt").write_text("weights")
+    return SimpleNamespace(trial_id=name, path=str(path), last_result={"training_iteration": epochs})
+
+
+@pytest.mark.parametrize("mode, sign", [("max", 1.0), ("min", -1.0)])
+def test_only_a_stopped_trial_below_the_best_so_far_loses_its_checkpoints(tmp_path, mode, sign):
+    drop = DropStoppedCheckpoints(4, metric="acc", mode=mode)
+    trials = {name: _trial(tmp_path, name, epochs) for name, epochs in
+              [("leader", 1), ("full", 4), ("behind", 2), ("nan", 1)]}
+    for name, value in [("leader", 0.9), ("full", 0.5), ("behind", 0.6), ("nan", float("nan"))]:
+        drop.on_trial_result(0, [], trials[name], {"acc": sign * value})
+    for trial in trials.values():
+        drop.on_trial_complete(0, [], trial)
+    kept = {name for name, trial in trials.items() if list((tmp_path / name).glob("checkpoint_*"))}
+    # leader: stopped but the best so far (the highest-validation trial may be it); full: trained to the end
+    # (the GP's pick may be it); behind and nan (no usable score): stopped below the best.
+    assert kept == {"leader", "full"} and drop.dropped == 2
+    assert (tmp_path / "behind").is_dir()  # the trial's own files (results) stay

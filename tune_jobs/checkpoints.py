@@ -1,0 +1,48 @@
+"""Disk kept in bounds: the checkpoints of trials no report will read are deleted as the sweep goes.
+
+Every epoch of every trial writes a checkpoint (Tune keeps each trial's best two), so that a
+trial can resume and the best config can be tested. Under ASHA most trials stop after an epoch
+or two: measured at 35743c6, a 4-minute sweep of the MLP job (350 trials) left about 3 GB of
+checkpoints. A trial stopped before the full epochs whose best score is already below the
+sweep's best is never read again: the best config is the highest-validation trial (a score at
+least the best so far when that trial ended) or the GP's pick (trained to the end), and a
+stopped trial is never resumed. ``DropStoppedCheckpoints`` deletes such a trial's checkpoints
+when it ends. Local storage only (the jobs do not add it for ``s3://`` and the like).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+from ray.tune import Callback
+
+
+class DropStoppedCheckpoints(Callback):
+    """Deletes the checkpoint directories of a trial that ended before ``epochs`` with its best
+    ``metric`` below the best any trial has reported so far."""
+
+    def __init__(self, epochs: int, *, metric: str, mode: str):
+        self.epochs, self.metric, self.sign = epochs, metric, 1.0 if mode == "max" else -1.0
+        self.best = -math.inf  # the best score so far, as a score to maximise
+        self.own: dict[str, float] = {}  # trial id -> its best score
+        self.dropped = 0  # trials whose checkpoints were deleted
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        value = result.get(self.metric)
+        if value is None or not math.isfinite(value):
+            return
+        score = self.sign * float(value)
+        self.own[trial.trial_id] = max(self.own.get(trial.trial_id, -math.inf), score)
+        self.best = max(self.best, score)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        reached = int(trial.last_result.get("training_iteration", 0))
+        if reached >= self.epochs or not self.own.get(trial.trial_id, -math.inf) < self.best:
+            return
+        found = False
+        for directory in Path(trial.path).glob("checkpoint_*"):
+            shutil.rmtree(directory, ignore_errors=True)
+            found = True
+        self.dropped += found
