@@ -87,17 +87,20 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
 
 def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
     # 16 trials: with worker processes reused a smoke trial takes a fraction of a second, and the
-    # driver must be killed while some are still to come.
-    args = ["--smoke", "--name", "resumable", "--num-samples", "16", "--max-concurrent", "1"]
+    # driver must be killed while some are still to come. Under ASHA, so that the run resumed has
+    # trials whose checkpoints were deleted (stopped below the best so far).
+    args = ["--smoke", "--name", "resumable", "--num-samples", "16", "--max-concurrent", "1", "--scheduler", "asha",
+            "--epochs", "4"]
     proc = _run("torch_mlp", args, ray_session, tmp_path, wait=False)
     run_dir = tmp_path / "resumable"
-    for line in proc.stdout:  # piped, the console prints a line per finished trial: "[ 2/16] trial ..."
-        if line.startswith("[ 2/16]"):
+    for line in proc.stdout:  # piped, the console prints a line per finished trial: "[ 8/16] trial ..."
+        if line.startswith("[ 8/16]"):
             break
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     started_before = list(run_dir.glob("train_mlp_*"))
-    assert 1 <= len(started_before) < 16  # killed mid-sweep, with its state in the storage path
+    assert 8 <= len(started_before) < 16  # killed mid-sweep, with its state in the storage path
+    assert any(not list(path.glob("checkpoint_*")) for path in started_before)
     out = _run("torch_mlp", args + ["--resume"], ray_session, tmp_path)
     frame = pd.read_csv(run_dir / "trials.csv")
     assert len(frame) == 16 and frame["best_val_accuracy"].notna().all(), out[-2000:]
