@@ -51,14 +51,13 @@ def loo_scale(model, level: float = CALIBRATED_LEVEL) -> float:
     """The factor on the predictive standard deviation that puts a ``level`` share of the
     observations' leave-one-out standardised residuals (pooled over the components) inside the
     nominal ``level`` interval; 1 with fewer than ``1 / (1 - level)`` observations."""
+    if len(model.components[0].alpha) < 1.0 / (1.0 - level):
+        return 1.0
     z = []
     for component in model.components:
         k_inv_diag = np.einsum("ij,ij->j", component.L_inv, component.L_inv)  # diag (K + noise)^-1
         z.append(np.abs(component.alpha) / np.sqrt(k_inv_diag))  # (y_i - mean_-i) / std_-i
-    z = np.concatenate(z)
-    if len(model.components[0].alpha) < 1.0 / (1.0 - level):
-        return 1.0
-    return float(np.quantile(z, level) / ndtri(0.5 + level / 2.0))
+    return float(np.quantile(np.concatenate(z), level) / ndtri(0.5 + level / 2.0))
 
 
 def interval(model, U: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,6 @@ class DropStoppedCheckpoints(Callback):
         self.epochs, self.metric, self.sign = epochs, metric, 1.0 if mode == "max" else -1.0
         self.best = -math.inf  # the best score so far, as a score to maximise
         self.own: dict[str, float] = {}  # trial id -> its best score
-        self.dropped = 0  # trials whose checkpoints were deleted
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         value = result.get(self.metric)
@@ -41,8 +40,5 @@ class DropStoppedCheckpoints(Callback):
         reached = int(trial.last_result.get("training_iteration", 0))
         if reached >= self.epochs or not self.own.get(trial.trial_id, -math.inf) < self.best:
             return
-        found = False
         for directory in Path(trial.path).glob("checkpoint_*"):
             shutil.rmtree(directory, ignore_errors=True)
-            found = True
-        self.dropped += found

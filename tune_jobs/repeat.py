@@ -59,7 +59,8 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
             summary, epochs_run = done.summary, done.frame["epochs_run"]
             highest, pick = summary["highest_validation"] or {}, summary["model_pick"] or {}
             rows.append({"searcher": name, "scheduler": options.scheduler, "seed": seed,
-                         "selected_by": summary["selected_by"], **{k: summary.get(k) for k in COLUMNS},
+                         "selected_by": summary["selected_by"],
+                         **{k: summary[k] for k in ("best_val_accuracy", "test_accuracy", "wall_seconds")},
                          "highest_val_test_accuracy": highest.get("test_accuracy"),
                          "model_pick_test_accuracy": pick.get("test_accuracy"),
                          # what the wall time bought: trials that trained at least an epoch, and epochs
