@@ -15,9 +15,10 @@ docs/benchmark/README.md.)
 
 The spread is calibrated on the observations themselves: left out one at a
 time (closed form for a GP, Rasmussen & Williams 2006, section 5.4.2), each
-observation's standardised residual ``z_i`` would be standard normal if the
-model's spread were right; ``loo_scale`` is the factor that makes the nominal
-interval cover the same share of the ``|z_i|`` as its level, and the predictive
+observation's leave-one-out predictive (a mixture's: the mixture of its
+components') should hold it inside its nominal interval at the interval's
+level; ``loo_scale`` is the factor on the spread that makes it so for that
+share of the observations, and the predictive
 standard deviations are multiplied by it (not the acquisition's: the search is
 unchanged), one factor for the nominal 95% interval, which every interval and
 the density then share. With fewer observations than ``1 / (1 - level)`` (20 for 95%),
@@ -49,15 +50,34 @@ def predictive_each(model, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def loo_scale(model, level: float = CALIBRATED_LEVEL) -> float:
     """The factor on the predictive standard deviation that puts a ``level`` share of the
-    observations' leave-one-out standardised residuals (pooled over the components) inside the
-    nominal ``level`` interval; 1 with fewer than ``1 / (1 - level)`` observations."""
+    observations inside the nominal ``level`` interval of their leave-one-out predictive (for a
+    mixture, the mixture of its components' leave-one-out predictives); 1 with fewer than
+    ``1 / (1 - level)`` observations."""
     if len(model.components[0].alpha) < 1.0 / (1.0 - level):
         return 1.0
-    z = []
-    for component in model.components:
-        k_inv_diag = np.einsum("ij,ij->j", component.L_inv, component.L_inv)  # diag (K + noise)^-1
-        z.append(np.abs(component.alpha) / np.sqrt(k_inv_diag))  # (y_i - mean_-i) / std_-i
-    return float(np.quantile(np.concatenate(z), level) / ndtri(0.5 + level / 2.0))
+    z = np.array([_loo_residuals(component) for component in model.components])  # (S, n)
+    return float(np.quantile(_least_scales(z, level), level))
+
+
+def _loo_residuals(component) -> np.ndarray:
+    """``(n,)`` each observation's standardised leave-one-out residual ``(y_i - mean_-i) / std_-i``."""
+    k_inv_diag = np.einsum("ij,ij->j", component.L_inv, component.L_inv)  # diag (K + noise)^-1
+    return component.alpha / np.sqrt(k_inv_diag)
+
+
+def _least_scales(z: np.ndarray, level: float) -> np.ndarray:
+    """``(n,)`` for residuals ``z: (S, n)``, the least factor ``c`` on every component's spread that puts
+    observation ``i`` inside the mixture's central ``level`` interval: ``|mean_s Phi(z_si / c) - 1/2|
+    <= level / 2``, which shrinks as ``c`` grows; ``|z_i| / Phi^-1(1/2 + level/2)`` for one component."""
+    half, edge = level / 2.0, ndtri(0.5 + level / 2.0)
+    lo, hi = np.zeros(z.shape[1]), np.abs(z).max(axis=0) / edge  # at hi every component has it inside
+    if len(z) == 1:
+        return hi
+    for _ in range(_BISECTIONS):
+        mid = (lo + hi) / 2.0
+        inside = np.abs(np.mean(ndtr(z / np.maximum(mid, 1e-300)), axis=0) - 0.5) <= half
+        lo, hi = np.where(inside, lo, mid), np.where(inside, mid, hi)
+    return hi
 
 
 def interval(model, U: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
