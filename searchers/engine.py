@@ -47,6 +47,7 @@ from threadpoolctl import ThreadpoolController
 from . import gp
 from .acquisition import ACQUISITIONS, log_ei
 from .averaging import Mixture
+from .cost import EpochSeconds, PerSecond, fit_cost
 from .fidelity import AtFidelity, LearningCurves, encode_fidelity, fidelity_trend
 from .input_warping import InputWarp, WarpedInputs
 from .model import Model, ModelState, fit_model
@@ -74,6 +75,8 @@ class BOEngine:
         self.y = np.empty(0)
         self.failed = np.empty((0, space.dim))
         self.curves = LearningCurves()
+        self.epoch_seconds = EpochSeconds()
+        self.cost_params: gp.GPParams | None = None  # the cost model's hyperparameters, fitted in propose
         self.n_sobol = 0
         self.model_state = ModelState()  # hyperparameters, input warp, extra noise: what the next fit starts from
         self.n_at_fit = 0
@@ -97,6 +100,11 @@ class BOEngine:
         if not self.curves.add(trial, self._snapped(u)[0], float(fidelity), float(value)):
             logger.warning("trial %s reported fidelity %g, below its earlier results: it restarted from an "
                            "earlier checkpoint, so its later results are dropped", trial, fidelity)
+
+    def observe_seconds(self, trial: str, u: np.ndarray, fidelity: float, seconds: float) -> None:
+        """Trial ``trial`` (config ``u``) took ``seconds`` for the epoch that brought it to ``fidelity``."""
+        if math.isfinite(seconds) and seconds > 0:
+            self.epoch_seconds.add(trial, self._snapped(u)[0], float(fidelity), float(seconds))
 
     def has_seen(self, u: np.ndarray) -> bool:
         """Whether ``u: (d,)`` was observed (at any fidelity) or failed already."""
@@ -144,14 +152,22 @@ class BOEngine:
         if len(np.unique(exclude, axis=0)) >= self.space.size:
             return None
         observed = len(self.y) + len(self.curves.results)
-        if observed + len(pending) < self.n_initial or observed < 2:
+        if observed + len(pending) < self.n_initial or observed < 2 or self._explores(observed + len(pending)):
             return self.initial_point(exclude)
         t = self._acquisition_fidelity()
         model = self.refit(pending, t)
+        self._refit_cost()
         acquisition, top = self._acquisition(model, t, pending)
         u = maximize_acquisition(acquisition, self.space, rng=self.rng, incumbents=top, exclude=exclude,
                                  options=self.options.optimize)
         return u if u is not None else self.initial_point(exclude)
+
+    def _explores(self, started: int) -> bool:
+        """Whether the proposal after ``started`` trials continues the initial design: every
+        ``1 / explore_fraction``-th one after it, counted from the trials so far (no state to keep)."""
+        f = self.options.explore_fraction
+        p = started - self.n_initial
+        return f > 0 and math.floor((p + 1) * f) > math.floor(p * f)
 
     def _acquisition(self, model: gp.Posterior | Mixture, t: float | None,
                      pending: np.ndarray) -> tuple[Acquisition, np.ndarray]:
@@ -178,9 +194,27 @@ class BOEngine:
             bests, y = each.max(axis=1), each.mean(axis=0)
         top = X[np.argsort(-y)[: max(1, min(10, len(y) // 4))]]  # the best tenth
         screen = AcquisitionFunction(first, rule, float(bests[0]))
-        if averaged:
-            return AveragedAcquisition(model, rule, bests, log_values=rule is log_ei, screen=screen), top
-        return screen, top
+        acquisition = AveragedAcquisition(model, rule, bests, log_values=rule is log_ei, screen=screen) \
+            if averaged else screen
+        return self._per_second(acquisition), top
+
+    def _per_second(self, acquisition: Acquisition) -> Acquisition:
+        """``acquisition`` less ``cost_power`` times the predicted log epoch seconds, once enough
+        trials have reported their seconds (``searchers.cost``)."""
+        if self.options.cost_power == 0 or self.cost_params is None:
+            return acquisition
+        cost = fit_cost(self.epoch_seconds, self.space.categorical_mask, rng=self.rng, warm_start=self.cost_params,
+                        refit=False)
+        return acquisition if cost is None else PerSecond(acquisition, cost, self.options.cost_power)
+
+    def _refit_cost(self) -> None:
+        """Fit the cost model's hyperparameters, from the last fit's (it conditions on at most
+        ``cost.LATEST`` trials, so this stays cheap)."""
+        if self.options.cost_power == 0:
+            return
+        cost = fit_cost(self.epoch_seconds, self.space.categorical_mask, rng=self.rng, warm_start=self.cost_params)
+        if cost is not None:
+            self.cost_params = cost.params
 
     def acquisition(self, U: np.ndarray, pending: np.ndarray | None = None) -> np.ndarray:
         """``(m,)`` the acquisition at ``U: (m, d)`` as ``propose`` would maximise it now; the engine's

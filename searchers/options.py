@@ -49,6 +49,13 @@ class EngineOptions:
     average_until: int = 100
     # A Kumaraswamy CDF on each ordered coordinate, fitted before each fit (searchers.input_warping).
     input_warping: bool = False
+    # A share of the proposals after the initial design that continue the space-filling design instead of
+    # following the model (BOHB's random_fraction, 1/3 there): under early stopping such a trial costs a
+    # rung unless it is good, and it finds a lone good config the model's region leaves out.
+    explore_fraction: float = 0.0
+    # The acquisition is log EI - cost_power * log(predicted epoch seconds) (searchers.cost; Snoek et al.
+    # 2012's EI per second at 1); 0: configs are not told apart by what they cost.
+    cost_power: float = 0.0
     n_starts: int = 3
     restart_every: int = 5
     refit_all_until: int = 150
@@ -82,6 +89,10 @@ class EngineOptions:
             raise ValueError(f"max_fidelity must be at least 1, got {self.max_fidelity}")
         if self.hyper_samples < 0:
             raise ValueError(f"hyper_samples must be 0 (MAP) or more, got {self.hyper_samples}")
+        if not 0 <= self.explore_fraction < 1:
+            raise ValueError(f"explore_fraction must be in [0, 1), got {self.explore_fraction}")
+        if self.cost_power < 0 or (self.cost_power > 0 and self.acquisition != "log_ei"):
+            raise ValueError(f"cost_power must be 0, or positive with acquisition='log_ei', got {self.cost_power}")
         if self.n_initial is not None and self.n_initial < 1:
             raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")
         if not len(self.warp_powers) == 2 or not self.warp_powers[0] < self.warp_powers[1]:

@@ -58,7 +58,10 @@ class GPEISearcher(SpaceSearcher):
             (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
             trial enters the GP at the worst value seen; ``"ignore"``), ``warp_outputs``
             (Yeo-Johnson output warping, ``searchers.warping``), ``warp_powers`` (the powers
-            that warp may fit), and the refit schedule.
+            that warp may fit), ``cost_power`` (1: expected improvement per predicted second
+            of an epoch, learnt from the results' ``time_this_iter_s``, ``searchers.cost``),
+            ``explore_fraction`` (that share of suggestions continues the initial design, BOHB's
+            random fraction), and the refit schedule.
             A failed trial's config is never suggested again either way.
     """
 
@@ -85,6 +88,11 @@ class GPEISearcher(SpaceSearcher):
     def engine(self) -> BOEngine | None:
         """The GP engine (observations ``X``, ``y`` maximised, fitted ``params``); None before the space is known."""
         return self._engine
+
+    @property
+    def options(self) -> EngineOptions:
+        """The engine's options, as given (defaults filled in)."""
+        return self._options
 
     @property
     def acquisition_name(self) -> str:
@@ -170,6 +178,9 @@ class GPEISearcher(SpaceSearcher):
         if fidelity is None or reason is not None:
             return
         self._engine.observe_partial(trial_id, self._running[trial_id], fidelity, self._maximised(value))
+        seconds = result.get("time_this_iter_s")
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+            self._engine.observe_seconds(trial_id, self._running[trial_id], fidelity, float(seconds))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if not error and result and trial_id in self._running:

@@ -21,7 +21,8 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m tune_jobs.{job.name}", description=job.description,
                                 argument_default=argparse.SUPPRESS)
     p.add_argument("--searcher", choices=SEARCHERS,
-                   help="gp (default: learns from every epoch), gp-final (each trial's last result only), ax, "
+                   help="gp (default: learns from every epoch), gp-cost (the same, per predicted second of an epoch), "
+                        "gp-final (each trial's last result only), ax, "
                         "random search; tpe (Optuna) and bohb (TuneBOHB) for comparisons")
     p.add_argument("--compare", nargs="+", choices=SEARCHERS, metavar="SEARCHER",
                    help="run these searchers on the same budget and draw them on one convergence plot")

@@ -8,8 +8,10 @@ scheduler through Ray's own ``ASHAScheduler`` (``on_trial_result`` decides
 CONTINUE or STOP) exactly as the Tuner does, with ``--workers`` trials
 training at once on a simulated clock: every epoch advances its trial by the
 problem's epoch seconds, so dozens of seeded sweeps take seconds, not GPU
-hours. A run stops starting epochs when its budget of epochs is spent
-(``--full-runs`` full trainings' worth). Methods:
+hours. A run stops starting epochs when its budget is spent: ``--full-runs``
+full trainings' epochs, or with ``--budget-unit seconds`` that many times a
+median config's full training seconds, summed over the workers (then a config
+whose epochs are quick costs less). Methods:
 
 * ``mf-gp+asha``: ``GPEISearcher`` learning from every epoch, with ASHA (the jobs' default);
   ``mf-gp-racq+asha`` the same with EI at MOBSTER's ``r_acq``; ``mf-gp-rung+asha`` a GP on the
@@ -49,7 +51,8 @@ from .simulate import simulate
 from .tables import markdown_table
 
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha",
-           "mf-gp-flatnoise+asha", "mf-gp-centre5+asha", "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha",
+           "mf-gp-flatnoise+asha", "mf-gp-centre5+asha", "mf-gp-explore+asha", "mf-gp-explore5+asha", "mf-gp-cost+asha",
+           "mf-gp-cost2+asha", "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha",
            "random+asha", "tpe+asha", "bohb+asha")
 
 
@@ -98,39 +101,39 @@ def time_suggest(results: int, *, calls: int = 7, seed: int = 0) -> np.ndarray:
 
 
 def _run(task: tuple) -> dict:
-    problem_name, method, seed, workers, full_runs = task
+    problem_name, method, seed, workers, full_runs, unit = task
     logging.disable(logging.WARNING)
     problem = problems()[problem_name]
-    budget = (full_runs or problem.full_runs) * problem.epochs
-    trace = simulate(problem, method, seed=seed, workers=workers, budget=budget)
-    return {"problem": problem_name, "method": method, "seed": seed, "budget_epochs": budget,
+    budget = (full_runs or problem.full_runs) * (problem.median_run_seconds if unit == "seconds" else problem.epochs)
+    trace = simulate(problem, method, seed=seed, workers=workers, budget=budget, unit=unit)
+    return {"problem": problem_name, "method": method, "seed": seed, "unit": unit, "budget": budget,
             "final": float(trace.scores[-1]), "trials": trace.trials, "suggest_s": trace.suggest_seconds,
             # a table answers nearby configs with one of its own: how many different ones a run saw
             "distinct": problem.distinct(trace.configs) if hasattr(problem, "distinct") else trace.trials,
-            "wall_s": float(trace.seconds[-1]), "epochs": " ".join(map(str, trace.epochs)),
+            "wall_s": float(trace.seconds[-1]), "spent": " ".join(f"{s:.6g}" for s in trace.spent),
             "scores": " ".join(f"{s:.6g}" for s in trace.scores)}
 
 
 def _running_best(row: pd.Series, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """A run's ``(epochs, best score so far)`` at each new best it recorded."""
-    epochs = np.array(row["epochs"].split(), dtype=float)
+    """A run's ``(compute spent, best score so far)`` at each new best it recorded."""
+    spent = np.array(row["spent"].split(), dtype=float)
     scores = np.array(row["scores"].split(), dtype=float)
     # A regret is the best so far only when it improves: take the running best.
-    return epochs, np.minimum.accumulate(scores) if mode == "min" else np.maximum.accumulate(scores)
+    return spent, np.minimum.accumulate(scores) if mode == "min" else np.maximum.accumulate(scores)
 
 
-def epochs_to_reach(row: pd.Series, target: float, mode: str) -> float:
-    """Epochs a run spent before its best score first reached ``target`` (NaN if it never did)."""
-    epochs, running = _running_best(row, mode)
+def spent_to_reach(row: pd.Series, target: float, mode: str) -> float:
+    """Compute a run spent before its best score first reached ``target`` (NaN if it never did)."""
+    spent, running = _running_best(row, mode)
     reached = running <= target if mode == "min" else running >= target
-    return float(epochs[np.argmax(reached)]) if reached.any() else np.nan
+    return float(spent[np.argmax(reached)]) if reached.any() else np.nan
 
 
 def score_at(row: pd.Series, fraction: float, mode: str) -> float:
-    """The best score a run had found once ``fraction`` of its budget of epochs was spent (NaN before
-    its first result)."""
-    epochs, running = _running_best(row, mode)
-    k = np.searchsorted(epochs, fraction * row["budget_epochs"], side="right") - 1
+    """The best score a run had found once ``fraction`` of its budget was spent (NaN before its first
+    result)."""
+    spent, running = _running_best(row, mode)
+    k = np.searchsorted(spent, fraction * row["budget"], side="right") - 1
     return float(running[k]) if k >= 0 else np.nan
 
 
@@ -145,15 +148,15 @@ def summarise(runs: pd.DataFrame, modes: dict[str, str]) -> pd.DataFrame:
         mode = modes[problem]
         fifo = runs[(runs.problem == problem) & (runs.method == "gp+fifo")]
         target = fifo["final"].median() if len(fifo) else np.nan
-        reach = pd.Series([epochs_to_reach(row, target, mode) for _, row in group.iterrows()],
-                          index=group.index) / group["budget_epochs"]
+        reach = pd.Series([spent_to_reach(row, target, mode) for _, row in group.iterrows()],
+                          index=group.index) / group["budget"]
         reached = int(reach.notna().sum())
         reach = reach.fillna(np.inf)  # a seed that never reached the target counts as needing more than the budget
         rows.append({"problem": problem, "method": method, "seeds": len(group),
                      "median": group["final"].median(), "min": group["final"].min(), "max": group["final"].max(),
                      **{f"median_at_{fraction:.0%}": group.apply(score_at, axis=1, args=(fraction, mode)).median()
                         for fraction in FRACTIONS},
-                     "share_of_epochs_to_gp_fifo_median": reach.median(),
+                     "share_of_budget_to_gp_fifo_median": reach.median(),
                      "reached": f"{reached}/{len(group)}",
                      "trials": group["trials"].median(), "distinct_configs": group["distinct"].median(),
                      "suggest_s_per_trial": (group["suggest_s"] / group["trials"]).median()})
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="trials training at once")
     parser.add_argument("--full-runs", type=int, default=None,
                         help="budget: this many full trainings' epochs (default: MF-Hartmann 50, tables 30)")
+    parser.add_argument("--budget-unit", choices=("epochs", "seconds"), default="epochs",
+                        help="seconds: full runs of a median config's training seconds")
     parser.add_argument("--jobs", type=int, default=1, help="processes")
     parser.add_argument("--quick", action="store_true", help="MF-Hartmann-3, 3 seeds, 20 full runs")
     parser.add_argument("--out", type=Path, default=Path("results/mf_benchmark"))
@@ -191,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(names) - set(found))
     if unknown:
         parser.error(f"unknown problem(s) {unknown}; found {sorted(found)} (tables: python -m tune_jobs.lc_table)")
-    tasks = [(p, m, s, args.workers, full_runs) for p in names for m in methods for s in range(seeds)]
+    tasks = [(p, m, s, args.workers, full_runs, args.budget_unit) for p in names for m in methods for s in range(seeds)]
     start = time.perf_counter()
     if args.jobs == 1:
         runs = pd.DataFrame([_run(task) for task in tasks])

@@ -83,6 +83,11 @@ class MFHartmann:
     def epoch_seconds(self, config: dict, epoch: int) -> float:
         return 1.0
 
+    @property
+    def median_run_seconds(self) -> float:
+        """A full run's seconds (every config's the same)."""
+        return float(self.epochs)
+
     def claim(self, config: dict, taken: set) -> dict:
         """The config a sweep trains when its searcher asks for ``config``: itself (a continuous problem)."""
         return config
@@ -145,6 +150,11 @@ class LearningCurveTable:
 
     def epoch_seconds(self, config: dict, epoch: int) -> float:
         return float(self.seconds[self._row(config), epoch - 1])
+
+    @property
+    def median_run_seconds(self) -> float:
+        """The median over the table's configs of a full run's seconds."""
+        return float(np.median(self.seconds.sum(axis=1)))
 
     def score(self, config: dict, value: float) -> float:
         """The validation accuracy seen: the user keeps that checkpoint."""

@@ -17,7 +17,7 @@ from .job import Job
 
 # gp-final: the GP on each trial's last result only (as before multi-fidelity); tpe: Optuna's TPE through
 # Ray's OptunaSearch; bohb: Ray's TuneBOHB. The last two are peers for comparisons (the bench extra).
-SEARCHERS = ("gp", "gp-final", "ax", "random", "tpe", "bohb")
+SEARCHERS = ("gp", "gp-cost", "gp-final", "ax", "random", "tpe", "bohb")
 SCHEDULERS = ("fifo", "asha")
 # The best config: the trial with the highest validation accuracy, or the GP's pick (the best predicted of
 # the trials trained to the end, reports.model_pick). Over 51 sweeps of the MLP job the pick tested 0.07

@@ -34,6 +34,10 @@ def make_searcher(name: str, problem, seed: int):
         "mf-gp-map": lambda: GPEISearcher(seed=seed, hyper_samples=0, **target),
         "mf-gp-flatnoise": lambda: GPEISearcher(seed=seed, fidelity_noise=False, **target),
         "mf-gp-centre5": lambda: GPEISearcher(seed=seed, centre_first=True, n_initial=5, **target),
+        "mf-gp-explore": lambda: GPEISearcher(seed=seed, explore_fraction=1 / 3, **target),
+        "mf-gp-explore5": lambda: GPEISearcher(seed=seed, explore_fraction=1 / 5, **target),
+        "mf-gp-cost": lambda: GPEISearcher(seed=seed, cost_power=1.0, **target),
+        "mf-gp-cost2": lambda: GPEISearcher(seed=seed, cost_power=0.5, **target),
         "gp": lambda: GPEISearcher(seed=seed, fidelity_attr=None),
         "gp-map": lambda: GPEISearcher(seed=seed, fidelity_attr=None, hyper_samples=0),
         "random": lambda: peers.RandomSearcher(seed=seed),
@@ -67,9 +71,9 @@ class _Trial:
 
 @dataclass
 class Trace:
-    """What one simulated sweep found, epoch by epoch of compute spent."""
+    """What one simulated sweep found, as compute was spent."""
 
-    epochs: np.ndarray  # (k,) epochs spent when each new best score was found
+    spent: np.ndarray  # (k,) compute spent (epochs, or training seconds) when each new best score was found
     scores: np.ndarray  # (k,) that score (a regret to minimise, or an accuracy to maximise)
     seconds: np.ndarray  # (k,) simulated wall seconds at that moment
     suggest_seconds: float
@@ -83,10 +87,10 @@ class Trace:
 class _Sweep:
     """One simulated sweep: workers, a clock, and the searcher and scheduler deciding."""
 
-    def __init__(self, problem, method: str, seed: int):
-        self.problem = problem
+    def __init__(self, problem, method: str, seed: int, unit: str):
+        self.problem, self.unit = problem, unit
         self.searcher, self.scheduler = make_method(method, problem, seed)
-        self.clock, self.spent, self.suggest_seconds = 0.0, 0, 0.0
+        self.clock, self.spent, self.started, self.suggest_seconds = 0.0, 0.0, 0, 0.0
         self.events: list = []  # (finish time, order, trial), a heap
         self.best, self.trace, self.configs = None, [], []
         self.taken: set = set()  # a table's rows this sweep trained (see ``claim``)
@@ -105,16 +109,18 @@ class _Sweep:
             self.start_epoch(trial)
 
     def start_epoch(self, trial: _Trial) -> None:
-        self.spent += 1
-        finish = self.clock + self.problem.epoch_seconds(trial.config, trial.epoch + 1)
-        heapq.heappush(self.events, (finish, self.spent, trial))
+        seconds = self.problem.epoch_seconds(trial.config, trial.epoch + 1)
+        self.spent += seconds if self.unit == "seconds" else 1
+        self.started += 1
+        heapq.heappush(self.events, (self.clock + seconds, self.started, trial))
 
     def finish_epoch(self) -> tuple[_Trial, bool]:
         """The next epoch to end: report it; returns the trial and whether it stops."""
         self.clock, _, trial = heapq.heappop(self.events)
         trial.epoch += 1
         value = self.problem.value(trial.config, trial.epoch)
-        result = {self.problem.metric: value, "training_iteration": trial.epoch}
+        result = {self.problem.metric: value, "training_iteration": trial.epoch,
+                  "time_this_iter_s": self.problem.epoch_seconds(trial.config, trial.epoch)}
         better = np.less if self.problem.mode == "min" else np.greater
         if self.best is None or better(value, self.best):
             self.best = value
@@ -130,9 +136,12 @@ class _Sweep:
         return trial, stop
 
 
-def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> Trace:
-    """Run ``method`` on ``problem`` until ``budget`` epochs are spent; see the module docstring."""
-    sweep = _Sweep(problem, method, seed)
+def simulate(problem, method: str, *, seed: int, workers: int, budget: float, unit: str = "epochs") -> Trace:
+    """Run ``method`` on ``problem`` until ``budget`` is spent: epochs, or (``unit="seconds"``) seconds
+    of training summed over the workers; see the module docstring."""
+    if unit not in ("epochs", "seconds"):
+        raise ValueError(f"unit must be 'epochs' or 'seconds', got {unit!r}")
+    sweep = _Sweep(problem, method, seed, unit)
     for _ in range(workers):
         sweep.start_trial()
     while sweep.events:
@@ -143,5 +152,5 @@ def simulate(problem, method: str, *, seed: int, workers: int, budget: int) -> T
             sweep.start_trial()
         else:
             sweep.start_epoch(trial)
-    epochs, scores, seconds = (np.array(column) for column in zip(*sweep.trace, strict=True))
-    return Trace(epochs, scores, seconds, sweep.suggest_seconds, sweep.configs)
+    spent, scores, seconds = (np.array(column) for column in zip(*sweep.trace, strict=True))
+    return Trace(spent, scores, seconds, sweep.suggest_seconds, sweep.configs)

@@ -73,6 +73,7 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
     """The search algorithm for ``--searcher``.
 
     The GP learns from every epoch a trial reports, with ``epochs`` as the target fidelity;
+    ``gp-cost`` the same, its expected improvement per predicted epoch second (``cost_power=1``);
     ``gp-final`` from each trial's last result only, as it did before multi-fidelity. Every
     searcher, random search included (Ray's, seeded), tries the configs ``first`` before its own, so
     that a comparison of searchers gives none of them a head start. ``max_concurrent`` is for random
@@ -80,11 +81,12 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
     a generator it is given, which would create every trial at once.
     """
     points = list(first) or None
-    if name in ("gp", "gp-final"):
+    if name in ("gp", "gp-cost", "gp-final"):
         from searchers import GPEISearcher
 
-        fidelity = {"max_fidelity": epochs} if name == "gp" else {"fidelity_attr": None}  # last results only
-        return GPEISearcher(seed=seed, points_to_evaluate=points, **fidelity, **(gp_options or {}))
+        fidelity = {"fidelity_attr": None} if name == "gp-final" else {"max_fidelity": epochs}  # last results only
+        cost = {"cost_power": 1.0} if name == "gp-cost" else {}
+        return GPEISearcher(seed=seed, points_to_evaluate=points, **fidelity, **cost, **(gp_options or {}))
     if name == "ax":
         from searchers import AxSearcher
 

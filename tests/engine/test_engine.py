@@ -57,6 +57,20 @@ def test_centre_first_starts_the_design_at_the_centre_then_sobol():
     np.testing.assert_array_equal(BOEngine(space, seed=3).propose(), sobol(space, 1, seed=3)[0])
 
 
+def test_explore_fraction_continues_the_design_every_third_proposal():
+    engine = BOEngine(BRANIN, seed=4, options=EngineOptions(n_initial=5, explore_fraction=1 / 3))
+    points = []
+    for _ in range(11):
+        points.append(engine.propose())
+        engine.observe(points[-1], -branin(np.array(list(BRANIN.decode(points[-1]).values()))))
+    design = sobol(BRANIN, 7, seed=4)
+    np.testing.assert_array_equal(points[:5], design[:5])
+    np.testing.assert_array_equal([points[7], points[10]], design[5:7])  # the 3rd and 6th after the design
+    assert engine.n_fits == 4  # the model's: 6th, 7th, 9th, 10th
+    with pytest.raises(ValueError, match="explore_fraction"):
+        EngineOptions(explore_fraction=1.0)
+
+
 def test_same_seed_same_suggestions_and_different_seed_differs():
     runs = [_run(BOEngine(BRANIN, seed=s), branin, 12, ["x1", "x2"]).X for s in (7, 7, 8)]
     np.testing.assert_array_equal(runs[0], runs[1])

@@ -98,3 +98,7 @@ def test_a_real_tuner_with_asha_feeds_every_epoch_to_the_searcher(ray_session, t
     assert sorted(max(c) for c in curves.values()) == sorted(epochs)  # each trial in the model as far as it went
     assert len(searcher.engine.X) == 0 and searcher.n_observations == 12
     assert np.isfinite(searcher.predict({"x": 0.3, "y": 0.6})[0]).all()
+    seconds = searcher.engine.epoch_seconds.trials  # Tune's time_this_iter_s, every epoch of every trial
+    assert {t: sorted(e) for t, (_, e) in seconds.items()} == {t: list(range(1, int(max(c)) + 1))
+                                                               for t, c in curves.items()}
+    assert all(0.2 <= s < 1.0 for _, e in seconds.values() for f, s in e.items() if f > 1)

@@ -157,6 +157,12 @@ def test_every_searcher_tries_the_jobs_first_configs(ray_session, tmp_path, sear
     assert len(xs) == 3 and xs.count(0.123) == 1
 
 
+def test_gp_cost_is_the_gp_per_predicted_epoch_second():
+    from tune_jobs.tuner import make_searcher
+
+    assert [make_searcher(name, 0, epochs=3).options.cost_power for name in ("gp", "gp-cost")] == [0, 1]
+
+
 def _sleep_then_report(config: dict) -> None:
     from ray import tune
 

@@ -29,7 +29,7 @@ def test_a_simulated_sweep_spends_its_budget_and_asha_stops_trials():
     asha = simulate(problem, "random+asha", seed=0, workers=2, budget=10 * 8)
     assert fifo.trials in (10, 11, 12)  # ten full runs, and the ones still running when the budget ran out
     assert asha.trials > 2 * fifo.trials  # ASHA stopped most trials early and started others
-    assert np.all(np.diff(fifo.epochs) > 0) and fifo.seconds[-1] <= 10 * 8 / 2 + 8
+    assert np.all(np.diff(fifo.spent) > 0) and fifo.seconds[-1] <= 10 * 8 / 2 + 8
 
 
 def test_the_multi_fidelity_searcher_sees_every_epoch_in_the_simulation():
@@ -63,12 +63,12 @@ def test_the_command_writes_its_summary(tmp_path):
     summary = (tmp_path / "mf_summary.md").read_text()
     assert all(m in summary for m in ("gp+fifo", "random+asha", "median_at_25%", "median_at_75%"))
     runs = pd.read_csv(tmp_path / "mf_runs.csv")
-    assert len(runs) == 2 * 3 and runs["final"].notna().all() and (runs["budget_epochs"] == 8 * 32).all()
+    assert len(runs) == 2 * 3 and runs["final"].notna().all() and (runs["budget"] == 8 * 32).all()
     assert (runs["distinct"] == runs["trials"]).all()  # MF-Hartmann is continuous: every config its own
 
 
 def test_the_score_at_a_share_of_the_budget_is_the_best_found_by_then():
-    row = pd.Series({"epochs": "2 5 9", "scores": "0.7 0.5 0.6", "budget_epochs": 10})
+    row = pd.Series({"spent": "2 5 9", "scores": "0.7 0.5 0.6", "budget": 10})
     assert np.isnan(mf_benchmark.score_at(row, 0.1, "min"))  # no result after one epoch
     assert [mf_benchmark.score_at(row, f, "min") for f in (0.2, 0.5, 0.9, 1.0)] == [0.7, 0.5, 0.5, 0.5]
     assert [mf_benchmark.score_at(row, f, "max") for f in (0.2, 0.5, 0.9)] == [0.7, 0.7, 0.7]
