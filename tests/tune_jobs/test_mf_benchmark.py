@@ -90,3 +90,20 @@ def test_tpe_searches_a_quantised_log_integer_as_a_choice_of_its_values():
     searcher = peers.optuna("tpe")(0)
     assert searcher.set_search_properties("val_accuracy", "max", space)
     assert searcher.suggest("t0")["units"] in space["units"].categories
+
+
+class _TwoSecondEpochs(MFHartmann):
+    def epoch_seconds(self, config: dict, epoch: int) -> float:
+        return 2.0
+
+
+def test_a_budget_of_training_seconds_counts_each_epochs_seconds(tmp_path):
+    problem = _TwoSecondEpochs(3, epochs=8)
+    in_epochs = simulate(problem, "mf-gp-cost+asha", seed=0, workers=2, budget=10 * 8)
+    in_seconds = simulate(problem, "mf-gp-cost+asha", seed=0, workers=2, budget=10 * 8 * 2.0, unit="seconds")
+    assert in_seconds.configs == in_epochs.configs  # the same sweep, its compute counted in seconds
+    np.testing.assert_allclose(in_seconds.spent, 2 * in_epochs.spent)
+    assert mf_benchmark.main(["--quick", "--methods", "random+asha", "--budget-unit", "seconds", "--full-runs", "4",
+                              "--out", str(tmp_path)]) == 0
+    runs = pd.read_csv(tmp_path / "mf_runs.csv")
+    assert (runs["unit"] == "seconds").all() and (runs["budget"] == 4 * 32.0).all()
