@@ -20,6 +20,9 @@ whose epochs are quick costs less). Methods:
   one MAP fit of the GP's hyperparameters instead of averaging over samples (``hyper_samples=0``);
   ``mf-gp-flatnoise+asha`` with one noise for every epoch (``fidelity_noise=False``);
   ``mf-gp-centre5+asha`` with Ax's initial design (``centre_first=True, n_initial=5``);
+  ``mf-gp-explore+asha`` and ``mf-gp-explore5+asha`` with every third or fifth suggestion from the
+  initial design (``explore_fraction``, BOHB's random fraction); ``mf-gp-cost+asha`` with EI per
+  predicted epoch second (``cost_power=1``);
   ``mf-gp+fifo`` without early stopping;
 * ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
   ``gp-map+fifo`` the same with a MAP fit;
@@ -27,9 +30,10 @@ whose epochs are quick costs less). Methods:
 * ``bohb+asha`` (Ray's ``TuneBOHB``) when hpbandster and ConfigSpace are installed.
 
 Writes ``mf_runs.csv`` (a row per method, problem and seed: the best score and
-the epochs at which each score was reached) and ``mf_summary.md`` (medians over
-seeds: the final score, the score at a quarter, half and three quarters of the
-budget, the share of GP-FIFO's epochs needed to reach its median) to ``--out``.
+the compute spent, epochs or seconds, when each better score was reached) and
+``mf_summary.md`` (medians over seeds: the final score, the score at a quarter,
+half and three quarters of the budget, the share of the budget GP-FIFO spends
+to reach its own median) to ``--out``.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from .tables import markdown_table
 
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha",
            "mf-gp-flatnoise+asha", "mf-gp-centre5+asha", "mf-gp-explore+asha", "mf-gp-explore5+asha", "mf-gp-cost+asha",
-           "mf-gp-cost2+asha", "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha",
+           "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha",
            "random+asha", "tpe+asha", "bohb+asha")
 
 

@@ -1,13 +1,15 @@
 """A sweep on a simulated clock: a searcher and Ray's own ASHA, driven as Tune drives them, with
 ``workers`` trials training at once and each epoch advancing its trial by the problem's epoch seconds.
 
-    trace = simulate(MFHartmann(6), "mf-gp+asha", seed=0, workers=2, budget=50 * 32)
+    trace = simulate(MFHartmann(6), "mf-gp+asha", seed=0, workers=2, budget=50 * 32)   # epochs
+    trace = simulate(table, "mf-gp+asha", seed=0, workers=2, budget=150.0, unit="seconds")
 
 A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
 ``mf-gp-racq``, ``mf-gp-rung``, ``mf-gp-trend``, ``mf-gp-map``, ``mf-gp-flatnoise`` (one noise
 for every epoch), ``mf-gp-centre5`` (Ax's initial design: the centre, then Sobol, 5 points),
-``gp`` (final results only), ``random``, ``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by
-``tune_jobs.mf_benchmark``.
+``mf-gp-explore`` and ``mf-gp-explore5`` (every third or fifth suggestion continues the initial
+design), ``mf-gp-cost`` (EI per predicted epoch second), ``gp`` (final results only), ``random``,
+``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ def make_searcher(name: str, problem, seed: int):
         "mf-gp-explore": lambda: GPEISearcher(seed=seed, explore_fraction=1 / 3, **target),
         "mf-gp-explore5": lambda: GPEISearcher(seed=seed, explore_fraction=1 / 5, **target),
         "mf-gp-cost": lambda: GPEISearcher(seed=seed, cost_power=1.0, **target),
-        "mf-gp-cost2": lambda: GPEISearcher(seed=seed, cost_power=0.5, **target),
         "gp": lambda: GPEISearcher(seed=seed, fidelity_attr=None),
         "gp-map": lambda: GPEISearcher(seed=seed, fidelity_attr=None, hyper_samples=0),
         "random": lambda: peers.RandomSearcher(seed=seed),
