@@ -32,17 +32,17 @@ class EpochSeconds:
     trials: dict[str, tuple[np.ndarray, dict[float, float]]] = field(default_factory=dict)
 
     def add(self, trial: str, u: np.ndarray, fidelity: float, seconds: float) -> None:
-        config, epochs = self.trials.setdefault(trial, (u, {}))
+        _, epochs = self.trials.setdefault(trial, (u, {}))
         epochs[fidelity] = seconds
 
     def data(self, dim: int, latest: int = LATEST) -> tuple[np.ndarray, np.ndarray]:
         """``(k, d)`` the configs of the ``latest`` trials with two epochs or more, ``(k,)`` the log of their
         median epoch seconds after the first."""
-        later = [(u, [s for f, s in epochs.items() if f != min(epochs)]) for u, epochs in self.trials.values()
-                 if len(epochs) > 1][-latest:]
-        if not later:
+        trained = [(u, epochs) for u, epochs in self.trials.values() if len(epochs) > 1][-latest:]
+        if not trained:
             return np.empty((0, dim)), np.empty(0)
-        return np.array([u for u, _ in later]), np.log([np.median(seconds) for _, seconds in later])
+        after_first = [np.median([epochs[f] for f in sorted(epochs)[1:]]) for _, epochs in trained]
+        return np.array([u for u, _ in trained]), np.log(after_first)
 
 
 def fit_cost(seconds: EpochSeconds, cat: np.ndarray, *, rng: np.random.Generator,

@@ -156,8 +156,7 @@ class BOEngine:
             return self.initial_point(exclude)
         t = self._acquisition_fidelity()
         model = self.refit(pending, t)
-        self._refit_cost()
-        acquisition, top = self._acquisition(model, t, pending)
+        acquisition, top = self._acquisition(model, t, pending, self._cost_model(refit=True))
         u = maximize_acquisition(acquisition, self.space, rng=self.rng, incumbents=top, exclude=exclude,
                                  options=self.options.optimize)
         return u if u is not None else self.initial_point(exclude)
@@ -169,10 +168,11 @@ class BOEngine:
         p = started - self.n_initial
         return f > 0 and math.floor((p + 1) * f) > math.floor(p * f)
 
-    def _acquisition(self, model: gp.Posterior | Mixture, t: float | None,
-                     pending: np.ndarray) -> tuple[Acquisition, np.ndarray]:
+    def _acquisition(self, model: gp.Posterior | Mixture, t: float | None, pending: np.ndarray,
+                     cost: gp.Posterior | None) -> tuple[Acquisition, np.ndarray]:
         """The acquisition over configs (at fidelity ``t`` when multi-fidelity), each component of a
-        mixture with its own incumbent, and the configs whose neighbourhoods the optimiser searches first."""
+        mixture with its own incumbent, per predicted epoch second when there is a ``cost`` model, and
+        the configs whose neighbourhoods the optimiser searches first."""
         rule = ACQUISITIONS[self.options.acquisition]
         averaged = len(model.components) > 1
         first = model.components[0]
@@ -196,32 +196,26 @@ class BOEngine:
         screen = AcquisitionFunction(first, rule, float(bests[0]))
         acquisition = AveragedAcquisition(model, rule, bests, log_values=rule is log_ei, screen=screen) \
             if averaged else screen
-        return self._per_second(acquisition), top
+        return (acquisition if cost is None else PerSecond(acquisition, cost, self.options.cost_power)), top
 
-    def _per_second(self, acquisition: Acquisition) -> Acquisition:
-        """``acquisition`` less ``cost_power`` times the predicted log epoch seconds, once enough
-        trials have reported their seconds (``searchers.cost``)."""
-        if self.options.cost_power == 0 or self.cost_params is None:
-            return acquisition
+    def _cost_model(self, *, refit: bool) -> gp.Posterior | None:
+        """The GP on log epoch seconds (``searchers.cost``) when ``cost_power`` is on and enough trials
+        reported their seconds; ``refit`` fits its hyperparameters from the last fit's (it conditions on
+        at most ``cost.LATEST`` trials, so this stays cheap), else it uses them as they are."""
+        if self.options.cost_power == 0 or (not refit and self.cost_params is None):
+            return None
         cost = fit_cost(self.epoch_seconds, self.space.categorical_mask, rng=self.rng, warm_start=self.cost_params,
-                        refit=False)
-        return acquisition if cost is None else PerSecond(acquisition, cost, self.options.cost_power)
-
-    def _refit_cost(self) -> None:
-        """Fit the cost model's hyperparameters, from the last fit's (it conditions on at most
-        ``cost.LATEST`` trials, so this stays cheap)."""
-        if self.options.cost_power == 0:
-            return
-        cost = fit_cost(self.epoch_seconds, self.space.categorical_mask, rng=self.rng, warm_start=self.cost_params)
-        if cost is not None:
+                        refit=refit)
+        if cost is not None and refit:
             self.cost_params = cost.params
+        return cost
 
     def acquisition(self, U: np.ndarray, pending: np.ndarray | None = None) -> np.ndarray:
         """``(m,)`` the acquisition at ``U: (m, d)`` as ``propose`` would maximise it now; the engine's
         state is not advanced."""
         pending = self._snapped(pending)
         t = self._acquisition_fidelity()
-        acquisition, _ = self._acquisition(self._current(pending, t), t, pending)
+        acquisition, _ = self._acquisition(self._current(pending, t), t, pending, self._cost_model(refit=False))
         return acquisition(self._snapped(U))
 
     def _acquisition_fidelity(self) -> float | None:

@@ -84,7 +84,8 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
     if name in ("gp", "gp-cost", "gp-final"):
         from searchers import GPEISearcher
 
-        fidelity = {"fidelity_attr": None} if name == "gp-final" else {"max_fidelity": epochs}  # last results only
+        # gp-final: last results only
+        fidelity = {"fidelity_attr": None} if name == "gp-final" else {"max_fidelity": epochs}
         cost = {"cost_power": 1.0} if name == "gp-cost" else {}
         return GPEISearcher(seed=seed, points_to_evaluate=points, **fidelity, **cost, **(gp_options or {}))
     if name == "ax":
