@@ -31,7 +31,8 @@ from functools import cached_property
 import numpy as np
 from scipy.linalg import LinAlgError, lapack
 
-from .gp import GPParams, Posterior, Prior, cholesky_with_jitter, sq_dists
+from .gp import Posterior, Prior
+from .kernel import GPParams, cholesky_with_jitter, sq_dists
 from .warping import OutputScaling
 
 LogDensity = Callable[[np.ndarray], float]

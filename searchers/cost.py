@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import gp
+from . import gp, kernel
 
 MIN_TRIALS = 3  # a cost model from fewer trials than this is not fitted
 LATEST = 100  # the cost model conditions on this many trials, the latest: what an epoch costs is smooth
@@ -46,7 +46,7 @@ class EpochSeconds:
 
 
 def fit_cost(seconds: EpochSeconds, cat: np.ndarray, *, rng: np.random.Generator,
-             warm_start: gp.GPParams | None, refit: bool = True) -> gp.Posterior | None:
+             warm_start: kernel.GPParams | None, refit: bool = True) -> gp.Posterior | None:
     """A MAP GP on the log epoch seconds (``refit=False``: with ``warm_start``'s hyperparameters),
     or None with fewer than ``MIN_TRIALS`` trials."""
     X, y = seconds.data(len(cat))

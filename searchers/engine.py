@@ -44,7 +44,7 @@ import math
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from . import gp
+from . import gp, kernel
 from .acquisition import ACQUISITIONS, log_ei
 from .averaging import Mixture
 from .cost import EpochSeconds, PerSecond, fit_cost
@@ -54,12 +54,12 @@ from .model import Model, ModelState, fit_model
 from .optimize import Acquisition, AcquisitionFunction, AveragedAcquisition, maximize_acquisition
 from .options import EngineOptions, default_n_initial
 from .pending import condition_on_pending
-from .space import SearchSpace, duplicates_of, sobol
+from .points import design_point, duplicates_of
+from .space import SearchSpace
 
 logger = logging.getLogger(__name__)
 
 _THREADPOOLS = ThreadpoolController()
-_ENUMERABLE = 200_000  # finite spaces up to this size are listed when Sobol draws run dry
 
 
 class BOEngine:
@@ -76,7 +76,7 @@ class BOEngine:
         self.failed = np.empty((0, space.dim))
         self.curves = LearningCurves()
         self.epoch_seconds = EpochSeconds()
-        self.cost_params: gp.GPParams | None = None  # the cost model's hyperparameters, fitted in propose
+        self.cost_params: kernel.GPParams | None = None  # the cost model's hyperparameters, fitted in propose
         self.n_sobol = 0
         self.model_state = ModelState()  # hyperparameters, input warp, extra noise: what the next fit starts from
         self.n_at_fit = 0
@@ -279,7 +279,7 @@ class BOEngine:
                          n_starts=n_starts, refit=refit)
 
     @property
-    def params(self) -> gp.GPParams | None:
+    def params(self) -> kernel.GPParams | None:
         """The last fitted hyperparameters (the chain's last sample when averaging)."""
         return self.model_state.params
 
@@ -320,38 +320,13 @@ class BOEngine:
         return np.hstack([U, np.broadcast_to(np.asarray(t, dtype=float), (len(U),))[:, None]])
 
     def initial_point(self, exclude: np.ndarray, *, advance: bool = True) -> np.ndarray | None:
-        """The next point of the initial design (see ``_design``) not in ``exclude``; on a finite space whose
-        draws keep repeating, a random configuration not yet taken. ``advance=False`` leaves
-        the engine as it is (to complete a partial config)."""
-        skip = self.n_sobol
-        for _ in range(64):
-            batch = self._design(skip, 16)
-            for u in batch:
-                skip += 1
-                if not duplicates_of(u[None], exclude)[0]:
-                    if advance:
-                        self.n_sobol = skip
-                    return u
+        """The next point of the initial design not in ``exclude`` (``searchers.points``); ``advance=False``
+        leaves the engine as it is (to complete a partial config)."""
+        u, skip = design_point(self.space, exclude, skip=self.n_sobol, seed=self.seed,
+                               centre_first=self.options.centre_first, rng=self.rng if advance else None)
         if advance:
             self.n_sobol = skip
-        if self.space.size > _ENUMERABLE:
-            return None  # unreachable in practice: 1,024 Sobol draws all taken in a space this large
-        free = self.space.grid()
-        free = free[~duplicates_of(free, exclude)]
-        if len(free) == 0:
-            return None
-        rng = self.rng if advance else np.random.default_rng(self.seed + skip)
-        return free[rng.integers(len(free))]
-
-    def _design(self, skip: int, n: int) -> np.ndarray:
-        """``(n, d)``: points ``skip, ..., skip + n - 1`` of the initial design, the space's centre first
-        (``centre_first``), then a scrambled Sobol sequence."""
-        if not self.options.centre_first:
-            return sobol(self.space, n, seed=self.seed, skip=skip)
-        points = sobol(self.space, n, seed=self.seed, skip=max(skip - 1, 0))
-        if skip == 0:
-            points = np.vstack([self.space.centre(), points[:-1]])
-        return points
+        return u
 
     def _snapped(self, U: np.ndarray | None) -> np.ndarray:
         """Any points, one ``(d,)`` or many ``(m, d)`` or None, as ``(m, d)`` codes of configurations."""

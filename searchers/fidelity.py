@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import lapack
 
-from .gp import GPParams, Prior, matern52, sq_dists
+from .gp import Prior
+from .kernel import GPParams, matern52, sq_dists
 
 # Extra noise variance at t = 0, in the GP's (standardised) units, tried by ``fit_fidelity_noise``;
 # and the fitted noise's values tried beside each.

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import gp
+from . import gp, kernel
 from .averaging import Mixture, log_posterior, sample_params
 from .fidelity import extra_noise, fit_fidelity_noise
 from .input_warping import InputWarp, WarpedInputs, fit_input_warp
+from .kernel import sq_dists
 from .options import EngineOptions
 
 Model = gp.Posterior | Mixture | WarpedInputs
@@ -32,7 +33,7 @@ class ModelState:
     """What a fit starts from and what it settled on: hyperparameters (the chain's last sample when
     averaging), the input warp (None without input warping) and the extra noise level at t = 0."""
 
-    params: gp.GPParams | None = None
+    params: kernel.GPParams | None = None
     warp: InputWarp | None = None
     noise_level: float = 0.0
 
@@ -49,7 +50,7 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
     def extra() -> np.ndarray | None:
         return extra_noise(X[:, -1], level) if level else None
 
-    def fit(warm_start: gp.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
+    def fit(warm_start: kernel.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
         return gp.fit(X if warp is None else warp.apply(X), y, cat, rng=rng, warm_start=warm_start, n_starts=n_starts,
                       fit_subset=options.fit_subset, refit=refit, warp=options.warp_outputs,
                       warp_powers=options.warp_powers, extra=extra())
@@ -58,7 +59,7 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
     if warp is not None and refit:
         # The warp that the hyperparameters just fitted like best; the fit again under it when it moved.
         theta, prior, known = post.params.to_theta(), gp.Prior.default(X.shape[1]), extra()
-        moved = fit_input_warp(X, lambda W: log_posterior(theta, gp.sq_dists(W, W, cat), post.y, prior, known), warp)
+        moved = fit_input_warp(X, lambda W: log_posterior(theta, sq_dists(W, W, cat), post.y, prior, known), warp)
         if moved is not warp:  # fit_input_warp returns its start when nothing beats it
             warp = moved
             post = fit(post.params, 1, not averaging)
@@ -66,7 +67,7 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
         chosen, theta = fit_fidelity_noise(post.params.to_theta(), post.X, post.y, cat)
         if chosen != level:
             level = chosen
-            post = fit(gp.GPParams.from_theta(theta), 1, not averaging)
+            post = fit(kernel.GPParams.from_theta(theta), 1, not averaging)
     model: gp.Posterior | Mixture = post
     if averaging:
         known = extra()

@@ -28,7 +28,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from .gp import Posterior
-from .space import CategoricalParam, GridParam, SearchSpace, duplicates_of, sobol
+from .points import duplicates_of, sobol
+from .space import CategoricalParam, GridParam, SearchSpace
 
 AcquisitionRule = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray, np.ndarray]]
 

@@ -12,7 +12,7 @@ Each parameter owns one coordinate:
   uniform sampling in ``u`` is uniform over the grid;
 * categorical with ``k`` choices: ``k`` equal cells, category ``i`` sits at
   the cell centre ``(i + 0.5) / k``. Only equality of these codes matters to
-  the kernel (see ``gp.py``), never their order.
+  the kernel (see ``kernel.py``), never their order.
 
 ``snap`` maps any point of the cube to the representable point it decodes
 to, so the GP never sees two codes for one configuration.
@@ -296,40 +296,3 @@ def _store(config: dict, path: Path, value: Any) -> None:
     for key in path[:-1]:
         node = node.setdefault(key, {})
     node[path[-1]] = value
-
-
-def sobol(space: SearchSpace, n: int, *, seed: int, skip: int = 0) -> np.ndarray:
-    """``(n, d)`` snapped points of a scrambled Sobol sequence, after ``skip`` points."""
-    from scipy.stats import qmc
-
-    engine = qmc.Sobol(d=space.dim, scramble=True, seed=seed)
-    if skip:
-        engine.fast_forward(skip)
-    return space.snap(engine.random(n))
-
-
-_BROADCAST_PAIRS = 4096  # candidate-existing pairs compared directly in duplicates_of
-
-
-def duplicates_of(candidates: np.ndarray, existing: np.ndarray, *, atol: float = 1e-9) -> np.ndarray:
-    """``(m,)`` bool: which snapped ``candidates: (m, d)`` equal a row of ``existing: (k, d)``."""
-    if len(existing) == 0 or len(candidates) == 0:
-        return np.zeros(len(candidates), dtype=bool)
-    if len(candidates) * len(existing) <= _BROADCAST_PAIRS:
-        close = np.abs(candidates[:, None, :] - existing[None, :, :]) <= atol
-        return close.all(axis=2).any(axis=1)
-    # Many pairs (thousands of candidates against hundreds of trials): rows within atol of each
-    # other project within atol * sum(w) onto positive weights w; sort the projections, and compare
-    # in full only the rows whose projections are that close (distinct configs rarely are).
-    w = np.random.default_rng(0).uniform(0.5, 1.5, existing.shape[1])
-    p_existing, p_candidates = existing @ w, candidates @ w
-    order = np.argsort(p_existing)
-    sorted_p = p_existing[order]
-    slack = 2.0 * atol * w.sum() + 1e-12 * (1.0 + np.abs(p_candidates))  # and the products' rounding
-    lo = np.searchsorted(sorted_p, p_candidates - slack, side="left")
-    hi = np.searchsorted(sorted_p, p_candidates + slack, side="right")
-    out = np.zeros(len(candidates), dtype=bool)
-    for i in np.flatnonzero(hi > lo):
-        out[i] = (np.abs(existing[order[lo[i]:hi[i]]] - candidates[i]) <= atol).all(axis=1).any()
-    return out
-

@@ -5,7 +5,7 @@ import pytest
 from scipy.optimize import approx_fprime
 from scipy.stats import kstest, norm
 
-from searchers import averaging, gp
+from searchers import averaging, gp, kernel
 from searchers.acquisition import log_ei
 from searchers.engine import BOEngine
 from searchers.fidelity import AtFidelity
@@ -47,7 +47,7 @@ def test_slice_sampler_refuses_a_start_outside_the_support():
 
 def test_log_posterior_is_the_fits_objective_up_to_a_constant():
     X, y = _data()
-    D2 = gp.sq_dists(X, X, np.zeros(3, bool))
+    D2 = kernel.sq_dists(X, X, np.zeros(3, bool))
     prior = gp.Prior.default(3)
     rng = np.random.default_rng(1)
     thetas = [prior.sample(rng) for _ in range(5)]

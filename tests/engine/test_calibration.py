@@ -7,6 +7,7 @@ from scipy.stats import norm
 
 from searchers import averaging, calibration, gp
 from searchers.engine import BOEngine
+from searchers.kernel import GPParams
 from searchers.options import EngineOptions
 from searchers.space import FloatParam, SearchSpace
 from searchers.warping import OutputScaling
@@ -126,7 +127,7 @@ def test_leave_one_out_scale_makes_the_intervals_indifferent_to_a_spread_off_by_
 
     def scaled(c: float) -> gp.Posterior:
         p = fitted.params
-        params = gp.GPParams(p.lengthscales, p.signal_var * c, p.noise_var * c, p.mean)
+        params = GPParams(p.lengthscales, p.signal_var * c, p.noise_var * c, p.mean)
         return gp.Posterior.build(X, fitted.y, cat, params, scaling=fitted.scaling)
 
     lower, upper = calibration.interval(scaled(1.0), U)
@@ -148,7 +149,7 @@ def test_leave_one_out_scale_of_a_mixture_puts_the_level_inside_its_left_out_mix
     rng = np.random.default_rng(2)
     X, cat = rng.random((41, 2)), np.zeros(2, bool)
     y = np.sin(5 * X[:, 0]) + np.cos(3 * X[:, 1]) + 0.1 * rng.standard_normal(41)
-    samples = [gp.GPParams(np.array([0.2, 0.5]), 1.0, 0.01, 0.0), gp.GPParams(np.array([0.6, 0.3]), 0.5, 0.05, 0.3)]
+    samples = [GPParams(np.array([0.2, 0.5]), 1.0, 0.01, 0.0), GPParams(np.array([0.6, 0.3]), 0.5, 0.05, 0.3)]
     mixture = averaging.Mixture.build(X, y, cat, samples, scaling=OutputScaling())
     c = calibration.loo_scale(mixture)
 

@@ -9,7 +9,8 @@ from searchers.gp import fit
 from searchers.optimize import AcquisitionFunction, maximize_acquisition
 from searchers.options import EngineOptions, default_n_initial
 from searchers.pending import condition_on_pending
-from searchers.space import CategoricalParam, FloatParam, GridParam, SearchSpace, duplicates_of, sobol
+from searchers.points import duplicates_of, sobol
+from searchers.space import CategoricalParam, FloatParam, GridParam, SearchSpace
 from tune_jobs.functions import branin, hartmann6
 
 

@@ -6,7 +6,7 @@ from scipy.optimize import approx_fprime
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-from searchers import gp, warping
+from searchers import gp, kernel, warping
 
 
 def _data(n=12, d=3, seed=0):
@@ -18,10 +18,10 @@ def _data(n=12, d=3, seed=0):
 
 def test_matches_scikit_learn_for_fixed_hyperparameters():
     X, y = _data()
-    params = gp.GPParams(np.array([0.3, 0.7, 1.5]), signal_var=1.7, noise_var=1e-3, mean=0.0)
+    params = kernel.GPParams(np.array([0.3, 0.7, 1.5]), signal_var=1.7, noise_var=1e-3, mean=0.0)
     post = gp.Posterior.build(X, y, np.zeros(3, bool), params)
-    kernel = ConstantKernel(1.7, "fixed") * Matern([0.3, 0.7, 1.5], "fixed", nu=2.5) + WhiteKernel(1e-3, "fixed")
-    ref = GaussianProcessRegressor(kernel, optimizer=None, normalize_y=False).fit(X, y)
+    reference = ConstantKernel(1.7, "fixed") * Matern([0.3, 0.7, 1.5], "fixed", nu=2.5) + WhiteKernel(1e-3, "fixed")
+    ref = GaussianProcessRegressor(reference, optimizer=None, normalize_y=False).fit(X, y)
     Xs = np.random.default_rng(1).random((7, 3))
     mean, var = post.predict(Xs)
     ref_mean, ref_std = ref.predict(Xs, return_std=True)
@@ -37,7 +37,7 @@ def test_interpolates_noiseless_data_and_covariance_is_psd():
     units_mean, units_std = post.to_units(mean, var)
     np.testing.assert_allclose(units_mean, y, atol=1e-2 * np.std(y))
     assert np.all(units_std < 0.05 * np.std(y))
-    Kf, _ = gp.matern52(gp.sq_dists(X, X, np.zeros(3, bool)), post.params)
+    Kf, _ = kernel.matern52(kernel.sq_dists(X, X, np.zeros(3, bool)), post.params)
     np.testing.assert_allclose(Kf, Kf.T)
     assert np.linalg.eigvalsh(Kf).min() > -1e-9
 
@@ -45,7 +45,7 @@ def test_interpolates_noiseless_data_and_covariance_is_psd():
 def test_hand_computed_two_point_posterior():
     X = np.array([[0.0], [0.5]])
     y = np.array([1.0, -1.0])
-    params = gp.GPParams(np.array([0.5]), signal_var=1.0, noise_var=1e-6, mean=0.0)
+    params = kernel.GPParams(np.array([0.5]), signal_var=1.0, noise_var=1e-6, mean=0.0)
     post = gp.Posterior.build(X, y, np.zeros(1, bool), params)
     k01 = (1 + np.sqrt(5) + 5 / 3) * np.exp(-np.sqrt(5))  # r = 1
     K = np.array([[1 + 1e-6, k01], [k01, 1 + 1e-6]])
@@ -59,7 +59,7 @@ def test_marginal_likelihood_gradient_matches_finite_differences():
     X, y = _data(n=14)
     X[:, 2] = np.floor(X[:, 2] * 3) / 3 + 1 / 6  # a categorical coordinate
     z, _, _ = warping.standardise(y)
-    D2 = gp.sq_dists(X, X, np.array([False, False, True]))
+    D2 = kernel.sq_dists(X, X, np.array([False, False, True]))
     theta = np.array([-0.5, 0.2, 0.1, 0.3, -3.0, 0.1])
     _, grad = gp.neg_log_marginal(theta, D2, z)
     numeric = approx_fprime(theta, lambda t: gp.neg_log_marginal(t, D2, z)[0], 1e-6)
@@ -70,14 +70,14 @@ def test_extra_noise_enters_the_likelihood_and_the_posterior_and_its_gradient_st
     X, y = _data(n=12)
     z, _, _ = warping.standardise(y)
     cat = np.zeros(3, bool)
-    D2 = gp.sq_dists(X, X, cat)
+    D2 = kernel.sq_dists(X, X, cat)
     theta = np.array([-0.5, 0.2, 0.1, 0.3, -3.0, 0.1])
     extra = np.linspace(0.0, 0.5, 12)
     value, grad = gp.neg_log_marginal(theta, D2, z, extra)
     numeric = approx_fprime(theta, lambda t: gp.neg_log_marginal(t, D2, z, extra)[0], 1e-6)
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-5)
-    params = gp.GPParams.from_theta(theta)
-    K = gp.matern52(D2, params)[0] + np.diag(params.noise_var + extra)
+    params = kernel.GPParams.from_theta(theta)
+    K = kernel.matern52(D2, params)[0] + np.diag(params.noise_var + extra)
     r = z - params.mean
     expected = 0.5 * r @ np.linalg.solve(K, r) + 0.5 * np.linalg.slogdet(K)[1] + 6 * math.log(2 * math.pi)
     assert value == pytest.approx(expected, rel=1e-10)
@@ -122,9 +122,9 @@ def test_predictions_equal_the_kernel_on_per_coordinate_distances_at_new_and_obs
     X[:, cat] = rng.integers(0, 3, (60, 2))
     Xs = np.vstack([X[:10], rng.random((40, 5))])  # observed points, where the rounding cancels, and new ones
     Xs[10:, cat] = rng.integers(0, 3, (40, 2))
-    params = gp.GPParams(rng.uniform(0.05, 2.0, 5), signal_var=1.4, noise_var=1e-4, mean=0.3)
+    params = kernel.GPParams(rng.uniform(0.05, 2.0, 5), signal_var=1.4, noise_var=1e-4, mean=0.3)
     post = gp.Posterior.build(X, rng.normal(size=60), cat, params)
-    Ks, dK_dr2 = gp.matern52(gp.sq_dists(Xs, X, cat), params)
+    Ks, dK_dr2 = kernel.matern52(kernel.sq_dists(Xs, X, cat), params)
     V = Ks @ post.L_inv.T
     diff = np.where(cat, 0.0, Xs[:, None, :] - X[None, :, :])
     J = (2.0 * dK_dr2)[:, :, None] * diff / params.lengthscales**2
@@ -144,14 +144,6 @@ def test_fit_recovers_a_short_lengthscale_and_warm_start_agrees():
     assert params.lengthscales[0] < 0.5 < params.lengthscales[1]
     again = gp.fit_params(X, z, cat, rng=rng, warm_start=params, n_starts=1)
     np.testing.assert_allclose(np.log(again.lengthscales), np.log(params.lengthscales), atol=0.05)
-
-
-def test_cholesky_jitter_is_bounded():
-    K = np.ones((3, 3))  # rank one: needs jitter
-    L = gp.cholesky_with_jitter(K)
-    assert np.allclose(L @ L.T, K, atol=1e-6)
-    with pytest.raises(np.linalg.LinAlgError):
-        gp.cholesky_with_jitter(-np.eye(3))
 
 
 def test_duplicate_inputs_are_handled():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from searchers import averaging, calibration, gp
+from searchers import averaging, calibration, gp, kernel
 from searchers.engine import BOEngine
 from searchers.fidelity import AtFidelity
 from searchers.input_warping import InputWarp, WarpedInputs, fit_input_warp
@@ -41,7 +41,7 @@ def test_the_fit_bends_the_coordinate_where_the_function_changes_fast():
     theta, prior = params.to_theta(), gp.Prior.default(2)
 
     def log_likelihood(W):
-        return averaging.log_posterior(theta, gp.sq_dists(W, W, cat), y, prior)
+        return averaging.log_posterior(theta, kernel.sq_dists(W, W, cat), y, prior)
 
     identity = InputWarp.identity(np.ones(2, bool))
     fitted = fit_input_warp(X, log_likelihood, identity)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from ray import tune
 
-from searchers.space import CategoricalParam, FloatParam, GridParam, duplicates_of, sobol
+from searchers.points import duplicates_of, sobol
+from searchers.space import CategoricalParam, FloatParam, GridParam
 from searchers.tune_space import from_tune
 
 CASES = [
