@@ -4,8 +4,8 @@
     python -m tune_jobs.mf_benchmark --seeds 10 --jobs 2         # the README's figures
 
 Each run drives a searcher through Ray Tune's ``Searcher`` interface and a
-scheduler through Ray's own ``ASHAScheduler`` (``on_trial_result`` decides
-CONTINUE or STOP) exactly as the Tuner does, with ``--workers`` trials
+scheduler, Ray's own ``ASHAScheduler`` or ``HyperBandForBOHB`` (``on_trial_result`` decides
+CONTINUE, PAUSE or STOP), in the order the Tuner calls them, with ``--workers`` trials
 training at once on a simulated clock: every epoch advances its trial by the
 problem's epoch seconds, so dozens of seeded sweeps take seconds, not GPU
 hours. A run stops starting epochs when its budget is spent: ``--full-runs``
@@ -27,7 +27,10 @@ whose epochs are quick costs less). Methods:
 * ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
   ``gp-map+fifo`` the same with a MAP fit;
 * ``random+asha``; ``tpe+asha`` (Optuna's TPE through Ray's ``OptunaSearch``);
-* ``bohb+asha`` (Ray's ``TuneBOHB``) when hpbandster and ConfigSpace are installed.
+* ``bohb+hyperband`` (Ray's ``TuneBOHB`` with ``HyperBandForBOHB``, which pauses trials at its rungs and
+  resumes them, as in Tune) when hpbandster and ConfigSpace are installed; ``bohb+asha`` the same searcher
+  under ASHA, where it never fits its model (it learns from results that carry HyperBand's budget): a
+  random search from ConfigSpace.
 
 Writes ``mf_runs.csv`` (a row per method, problem and seed: the best score and
 the compute spent, epochs or seconds, when each better score was reached) and
@@ -57,7 +60,7 @@ from .tables import markdown_table
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha",
            "mf-gp-flatnoise+asha", "mf-gp-centre5+asha", "mf-gp-explore+asha", "mf-gp-explore5+asha", "mf-gp-cost+asha",
            "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha",
-           "random+asha", "tpe+asha", "bohb+asha")
+           "random+asha", "tpe+asha", "bohb+hyperband", "bohb+asha")
 
 
 def problems() -> dict:
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     found = problems()
     names = ["mf_hartmann3"] if args.quick else (args.problems or list(found))
-    methods = args.methods or [m for m in METHODS if m != "bohb+asha" or peers.bohb_available()]
+    methods = args.methods or [m for m in METHODS if not m.startswith("bohb") or peers.bohb_available()]
     seeds = 3 if args.quick else args.seeds
     full_runs = args.full_runs or (20 if args.quick else None)
     unknown = sorted(set(names) - set(found))

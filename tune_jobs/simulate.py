@@ -17,8 +17,12 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
+
+PENDING, RUNNING, PAUSED, TERMINATED = "PENDING", "RUNNING", "PAUSED", "TERMINATED"  # Ray's Trial statuses
+CONTINUE, PAUSE, STOP = "CONTINUE", "PAUSE", "STOP"  # Ray's TrialScheduler decisions
 
 
 def make_searcher(name: str, problem, seed: int):
@@ -51,8 +55,9 @@ def make_searcher(name: str, problem, seed: int):
     return searcher
 
 
-def make_method(method: str, problem, seed: int):
-    """``(searcher, scheduler)`` for a method name ``<searcher>+<asha|fifo>``; the scheduler None is FIFO."""
+def make_method(method: str, problem, seed: int, workers: int):
+    """``(searcher, scheduler)`` for a method name ``<searcher>+<asha|hyperband|fifo>``; the scheduler None is
+    FIFO. TuneBOHB limits the trials it runs to ``workers``, as Tune's ``max_concurrent_trials`` asks of it."""
     from .tuner import make_scheduler
 
     searcher_name, scheduler_name = method.split("+")
@@ -60,14 +65,20 @@ def make_method(method: str, problem, seed: int):
     if scheduler is not None:
         np.random.seed(seed)  # ASHA draws its bracket from numpy's global stream
         scheduler.set_search_properties(problem.metric, problem.mode)
-    return make_searcher(searcher_name, problem, seed), scheduler
+    searcher = make_searcher(searcher_name, problem, seed)
+    if searcher_name == "bohb":
+        searcher.set_max_concurrency(workers)
+    return searcher, scheduler
 
 
-@dataclass
+@dataclass(eq=False)  # Ray's HyperBand keys its brackets by trial
 class _Trial:
     trial_id: str
     config: dict
     epoch: int = 0
+    status: str = "PENDING"  # Ray's Trial statuses: PENDING, RUNNING, PAUSED, TERMINATED
+    last_result: dict | None = None
+    is_saving: bool = False  # never: a simulated checkpoint is instant
 
 
 @dataclass
@@ -86,28 +97,58 @@ class Trace:
 
 
 class _Sweep:
-    """One simulated sweep: workers, a clock, and the searcher and scheduler deciding."""
+    """One simulated sweep: workers, a clock, and the searcher and scheduler deciding, called in the order
+    Tune's controller calls them. It is also the controller a scheduler is handed: HyperBand pauses trials
+    and later asks for them back (``choose_trial_to_run``), stops paused ones (``stop_trial``) and tells the
+    searcher of pauses (``search_alg.searcher``)."""
 
-    def __init__(self, problem, method: str, seed: int, unit: str):
+    def __init__(self, problem, method: str, seed: int, workers: int, unit: str):
         self.problem, self.unit = problem, unit
-        self.searcher, self.scheduler = make_method(method, problem, seed)
+        self.searcher, self.scheduler = make_method(method, problem, seed, workers)
+        self.search_alg = SimpleNamespace(searcher=self.searcher)
         self.clock, self.spent, self.started, self.suggest_seconds = 0.0, 0.0, 0, 0.0
         self.events: list = []  # (finish time, order, trial), a heap
-        self.best, self.trace, self.configs = None, [], []
+        self.best, self.trace, self.configs, self.trials = None, [], [], []
         self.taken: set = set()  # a table's rows this sweep trained (see ``claim``)
 
-    def start_trial(self) -> None:
+    # -- what a scheduler may ask of the controller ------------------------------------------
+
+    def get_trials(self) -> list[_Trial]:
+        return self.trials
+
+    def stop_trial(self, trial: _Trial) -> None:
+        """Tune's ``stop_trial`` for a trial that is not running (HyperBand stops paused ones)."""
+        if trial.status in (PENDING, PAUSED):
+            self.scheduler.on_trial_remove(self, trial)
+            self.searcher.on_trial_complete(trial.trial_id)
+            trial.status = TERMINATED
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def fill_worker(self) -> None:
+        """A worker is free: the scheduler's choice of trial to run (a paused trial to resume, or a
+        pending one), else a new trial from the searcher. None of either: the worker idles."""
+        trial = self.scheduler.choose_trial_to_run(self) if self.scheduler is not None else None
+        if trial is None:
+            trial = self.new_trial()
+        if trial is not None:
+            trial.status = RUNNING
+            self.start_epoch(trial)
+
+    def new_trial(self) -> _Trial | None:
         tick = time.perf_counter()
         trial_id = str(len(self.configs))
         config = self.searcher.suggest(trial_id)
         self.suggest_seconds += time.perf_counter() - tick
-        if isinstance(config, dict):  # None or FINISHED: this worker idles
-            config = self.problem.claim(config, self.taken)  # a table answers with a config of its own
-            trial = _Trial(trial_id, config)
-            self.configs.append(config)
-            if self.scheduler is not None:
-                self.scheduler.on_trial_add(None, trial)
-            self.start_epoch(trial)
+        if not isinstance(config, dict):  # None or FINISHED
+            return None
+        config = self.problem.claim(config, self.taken)  # a table answers with a config of its own
+        trial = _Trial(trial_id, config)
+        self.configs.append(config)
+        self.trials.append(trial)
+        if self.scheduler is not None:
+            self.scheduler.on_trial_add(self, trial)
+        return trial
 
     def start_epoch(self, trial: _Trial) -> None:
         seconds = self.problem.epoch_seconds(trial.config, trial.epoch + 1)
@@ -115,8 +156,9 @@ class _Sweep:
         self.started += 1
         heapq.heappush(self.events, (self.clock + seconds, self.started, trial))
 
-    def finish_epoch(self) -> tuple[_Trial, bool]:
-        """The next epoch to end: report it; returns the trial and whether it stops."""
+    def finish_epoch(self) -> _Trial | None:
+        """The next epoch to end: report it as Tune does (the scheduler decides first and may add to the
+        result, then the searcher hears it); returns the trial if it trains on, None if its worker is free."""
         self.clock, _, trial = heapq.heappop(self.events)
         trial.epoch += 1
         value = self.problem.value(trial.config, trial.epoch)
@@ -126,15 +168,23 @@ class _Sweep:
         if self.best is None or better(value, self.best):
             self.best = value
             self.trace.append((self.spent, self.problem.score(trial.config, value), self.clock))
-        self.searcher.on_trial_result(trial.trial_id, result)
-        stop = trial.epoch >= self.problem.epochs
-        if self.scheduler is not None and not stop:
-            stop = self.scheduler.on_trial_result(None, trial, result) == "STOP"
-        if stop:
+        trial.last_result = result
+        done = trial.epoch >= self.problem.epochs  # the trainable returns after its last epoch
+        decision = CONTINUE
+        if self.scheduler is not None:
+            decision = self.scheduler.on_trial_result(self, trial, result)
+        if decision != STOP:
+            self.searcher.on_trial_result(trial.trial_id, result)
+        if decision == STOP or done:
+            trial.status = TERMINATED
             self.searcher.on_trial_complete(trial.trial_id, result)
             if self.scheduler is not None:
-                self.scheduler.on_trial_complete(None, trial, result)
-        return trial, stop
+                self.scheduler.on_trial_complete(self, trial, result)
+            return None
+        if decision == PAUSE:
+            trial.status = PAUSED
+            return None
+        return trial
 
 
 def simulate(problem, method: str, *, seed: int, workers: int, budget: float, unit: str = "epochs") -> Trace:
@@ -142,15 +192,15 @@ def simulate(problem, method: str, *, seed: int, workers: int, budget: float, un
     of training summed over the workers; see the module docstring."""
     if unit not in ("epochs", "seconds"):
         raise ValueError(f"unit must be 'epochs' or 'seconds', got {unit!r}")
-    sweep = _Sweep(problem, method, seed, unit)
+    sweep = _Sweep(problem, method, seed, workers, unit)
     for _ in range(workers):
-        sweep.start_trial()
+        sweep.fill_worker()
     while sweep.events:
-        trial, stopped = sweep.finish_epoch()
+        trial = sweep.finish_epoch()
         if sweep.spent >= budget:
             continue  # the budget is spent: let the running epochs finish, start nothing
-        if stopped:
-            sweep.start_trial()
+        if trial is None:
+            sweep.fill_worker()
         else:
             sweep.start_epoch(trial)
     spent, scores, seconds = (np.array(column) for column in zip(*sweep.trace, strict=True))

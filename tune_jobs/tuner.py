@@ -103,9 +103,16 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
 
 
 def make_scheduler(name: str, epochs: int):
-    """The trial scheduler for ``--scheduler``; None is Tune's FIFO (every trial runs all its epochs)."""
+    """The trial scheduler for ``--scheduler``; None is Tune's FIFO (every trial runs all its epochs).
+    ``hyperband`` (for TuneBOHB) pauses trials at a rung until their bracket has caught up."""
     if name == "fifo":
         return None
+    if name == "hyperband":
+        from ray.tune.schedulers import HyperBandForBOHB
+
+        # BOHB's reduction factor (Falkner et al. 2018). Ray's brackets multiply the first rung by it and
+        # cap at max_t: with 10 epochs, rungs at 1, 3, 9 and 3, 9 epochs, and a bracket of full runs.
+        return HyperBandForBOHB(max_t=epochs, reduction_factor=3)
     from ray.tune.schedulers import ASHAScheduler
 
     # Rungs at 1/6, 1/3 and 2/3 of the epochs: half the trials go on at each.

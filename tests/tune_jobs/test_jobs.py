@@ -110,14 +110,20 @@ def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
 
 
 def test_the_peers_run_the_job_for_a_comparison(ray_session, tmp_path):
-    """The GP on last results only (the searcher before multi-fidelity) and TuneBOHB, through the command line."""
+    """The GP on last results only (the searcher before multi-fidelity) and TuneBOHB with HyperBandForBOHB, through
+    the command line."""
     _run("torch_mlp", ["--smoke", "--name", "final", "--searcher", "gp-final", "--scheduler", "asha",
                        "--num-samples", "4", "--epochs", "3"], ray_session, tmp_path)
     frame = pd.read_csv(tmp_path / "final" / "trials.csv")
     state = _searcher_state(tmp_path / "final")
     # A trial is one observation, at whatever epoch it ended: no learning curves.
     assert len(state["_engine"].y) == 4 and not state["_engine"].curves.results and len(frame) == 4
-    _run("torch_mlp", ["--smoke", "--name", "bohb", "--searcher", "bohb"], ray_session, tmp_path)
+    out = _run("torch_mlp", ["--smoke", "--name", "bohb", "--searcher", "bohb", "--scheduler", "hyperband",
+                             "--num-samples", "5", "--epochs", "3"], ray_session, tmp_path)
+    # HyperBandForBOHB's first bracket at 3 epochs: 3 trials for an epoch, the best resumed to 3; then 2 full runs.
+    # Every result carries the bracket's budget, from which TuneBOHB learns (it warns of a result without one).
+    assert sorted(pd.read_csv(tmp_path / "bohb" / "trials.csv")["epochs_run"]) == [1, 1, 3, 3, 3]
+    assert "BOHB Info not detected" not in out
     best = json.loads((tmp_path / "bohb" / "best.json").read_text())
     # TuneBOHB hands out NumPy scalars: best.json and the summary write them as JSON values, not their text.
     assert best["selected_by"] == "validation" and isinstance(best["best_config"]["batch_norm"], bool)
@@ -129,6 +135,8 @@ def test_bad_flags_exit_with_a_message(tmp_path):
         (["--num-samples", "0"], "--num-samples must be at least 1"),
         (["--searcher", "bayes"], "invalid choice: 'bayes'"),
         (["--resume"], "--resume needs --name"),
+        (["--searcher", "bohb"], "--searcher bohb and --scheduler hyperband (Ray's HyperBandForBOHB) go together"),
+        (["--scheduler", "hyperband"], "--searcher bohb and --scheduler hyperband"),
         (["--data-dir", str(tmp_path / "none"), "--name", "x"], "does not exist"),
     ]:
         proc = subprocess.run([sys.executable, "-m", "tune_jobs.torch_mlp", "--storage-path", str(tmp_path), *args],

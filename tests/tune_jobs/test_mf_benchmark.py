@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from tune_jobs import lc_table, mf_benchmark, torch_mlp
+from tune_jobs import simulate as simulate_module
 from tune_jobs.mf_problems import HARTMANN3_OPTIMUM, LearningCurveTable, MFHartmann
-from tune_jobs.simulate import simulate
+from tune_jobs.simulate import make_method, simulate
 
 
 def test_mf_hartmann_is_hartmann_at_the_last_epoch_and_biased_and_noisy_below():
@@ -36,6 +37,28 @@ def test_the_multi_fidelity_searcher_sees_every_epoch_in_the_simulation():
     problem = MFHartmann(3, epochs=8)
     trace = simulate(problem, "mf-gp+asha", seed=0, workers=2, budget=12 * 8)
     assert trace.scores[-1] < 1.5 and trace.trials > 12
+
+
+def test_bohb_learns_only_under_hyperband_which_pauses_and_resumes_trials(monkeypatch):
+    """Ray's HyperBandForBOHB driven as Tune drives it: trials paused at a rung resume when their bracket
+    has caught up, and TuneBOHB fits its KDEs from the budgets in the results. Under ASHA it never does."""
+    made = []
+
+    def capture(*args):
+        made.append(make_method(*args))
+        return made[-1]
+
+    monkeypatch.setattr(simulate_module, "make_method", capture)
+    problem = MFHartmann(3, epochs=9)
+    simulate(problem, "bohb+hyperband", seed=0, workers=2, budget=20 * 9)
+    searcher, scheduler = made[-1]
+    # The first bracket, 9 trials: an epoch each, the best third on to 3 epochs, the best of those to 9 (paused
+    # at each rung until the bracket caught up, then resumed).
+    first = sorted(trial.epoch for trial in scheduler._trial_info if int(trial.trial_id) < 9)
+    assert first == [1] * 6 + [3] * 2 + [9]
+    assert searcher.bohber.kde_models
+    simulate(problem, "bohb+asha", seed=0, workers=2, budget=20 * 9)
+    assert not made[-1][0].bohber.kde_models
 
 
 def test_a_table_is_written_from_a_real_tuner_and_replayed(ray_session, tmp_path, monkeypatch):
