@@ -22,7 +22,9 @@ class Progress(Callback):
     def __init__(self, total: int, *, metric: str, mode: str, time_budget: float | None = None):
         self._total, self._metric, self._mode, self._budget = total, metric, mode, time_budget
         self._start = time.monotonic()
-        self._done = self._running = 0
+        self._done = 0
+        self._live: set[str] = set()  # trials started and not finished; some may be paused (HyperBand)
+        self._trials: list = []  # Tune's own list of trials, whose statuses it keeps current
         self._best: tuple[float, int, dict] | None = None  # value, trial number, config
         self._numbers: dict[str, int] = {}
         self._epochs: dict[str, int] = {}
@@ -39,7 +41,8 @@ class Progress(Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self._numbers[trial.trial_id] = trials.index(trial) + 1  # creation order, as in trials.csv
-        self._running += 1
+        self._live.add(trial.trial_id)  # a paused trial that resumes starts again: counted once
+        self._trials = trials
         self._refresh()
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
@@ -68,7 +71,7 @@ class Progress(Callback):
 
     def _finish(self, trial, note: str) -> None:
         self._done += 1
-        self._running = max(0, self._running - 1)
+        self._live.discard(trial.trial_id)
         if self._bar is not None:
             self._bar.update(1)
             self._refresh()
@@ -88,7 +91,9 @@ class Progress(Callback):
             left = f", {_clock(max(0.0, self._budget - elapsed))} of the time budget left"
         elif self._done:
             left = f", ~{_clock(elapsed / self._done * (self._total - self._done))} left"
-        return f"{best} | {self._running} running | {_clock(elapsed)} elapsed{left}"
+        paused = sum(t.status == "PAUSED" and t.trial_id in self._live for t in self._trials)
+        waiting = f", {paused} paused" if paused else ""
+        return f"{best} | {len(self._live) - paused} running{waiting} | {_clock(elapsed)} elapsed{left}"
 
     def _refresh(self) -> None:
         if self._bar is not None:

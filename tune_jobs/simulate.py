@@ -100,14 +100,20 @@ class _Sweep:
     """One simulated sweep: workers, a clock, and the searcher and scheduler deciding, called in the order
     Tune's controller calls them. It is also the controller a scheduler is handed: HyperBand pauses trials
     and later asks for them back (``choose_trial_to_run``), stops paused ones (``stop_trial``) and tells the
-    searcher of pauses (``search_alg.searcher``)."""
+    searcher of pauses (``search_alg.searcher``).
+
+    New trials are created as Tune creates them: while fewer than ``max_pending`` wait to start. A searcher
+    that limits its own concurrency (TuneBOHB, ``set_max_concurrency``) gets Tune's one pending trial ahead,
+    which it creates as soon as a trial pauses; any other is wrapped in a ``ConcurrencyLimiter`` that asks it
+    only while fewer than ``workers`` trials are live, so it suggests when a worker is free."""
 
     def __init__(self, problem, method: str, seed: int, workers: int, unit: str):
-        self.problem, self.unit = problem, unit
+        self.problem, self.unit, self.workers = problem, unit, workers
         self.searcher, self.scheduler = make_method(method, problem, seed, workers)
+        self.self_limiting = method.startswith("bohb+")
         self.search_alg = SimpleNamespace(searcher=self.searcher)
         self.clock, self.spent, self.started, self.suggest_seconds = 0.0, 0.0, 0, 0.0
-        self.events: list = []  # (finish time, order, trial), a heap
+        self.events: list = []  # (finish time, order, trial), a heap: one per running trial
         self.best, self.trace, self.configs, self.trials = None, [], [], []
         self.taken: set = set()  # a table's rows this sweep trained (see ``claim``)
 
@@ -125,30 +131,47 @@ class _Sweep:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def fill_worker(self) -> None:
-        """A worker is free: the scheduler's choice of trial to run (a paused trial to resume, or a
-        pending one), else a new trial from the searcher. None of either: the worker idles."""
-        trial = self.scheduler.choose_trial_to_run(self) if self.scheduler is not None else None
-        if trial is None:
-            trial = self.new_trial()
-        if trial is not None:
+    def schedule(self) -> None:
+        """Tune's step: create trials while the queue allows, then start the scheduler's choice (a pending
+        trial, or a paused one to resume) on each free worker."""
+        while True:
+            self.update_queue()
+            trial = self.choose() if len(self.events) < self.workers else None
+            if trial is None:
+                return
             trial.status = RUNNING
-            self.start_epoch(trial)
+            if trial.epoch >= self.problem.epochs:
+                self.complete(trial)  # paused after its last epoch and resumed: its trainable just returns
+            else:
+                self.start_epoch(trial)
 
-    def new_trial(self) -> _Trial | None:
+    def update_queue(self) -> None:
+        max_pending = 1 if self.self_limiting else self.workers
+        while sum(t.status == PENDING for t in self.trials) < max_pending:
+            live = sum(t.status in (PENDING, RUNNING, PAUSED) for t in self.trials)
+            if (not self.self_limiting and live >= self.workers) or not self.new_trial():
+                return
+
+    def choose(self) -> _Trial | None:
+        if self.scheduler is not None:
+            return self.scheduler.choose_trial_to_run(self)
+        return next((t for t in self.trials if t.status == PENDING), None)
+
+    def new_trial(self) -> bool:
+        """Ask the searcher for a trial and add it, pending; False if it has none now."""
         tick = time.perf_counter()
         trial_id = str(len(self.configs))
         config = self.searcher.suggest(trial_id)
         self.suggest_seconds += time.perf_counter() - tick
         if not isinstance(config, dict):  # None or FINISHED
-            return None
+            return False
         config = self.problem.claim(config, self.taken)  # a table answers with a config of its own
         trial = _Trial(trial_id, config)
         self.configs.append(config)
         self.trials.append(trial)
         if self.scheduler is not None:
             self.scheduler.on_trial_add(self, trial)
-        return trial
+        return True
 
     def start_epoch(self, trial: _Trial) -> None:
         seconds = self.problem.epoch_seconds(trial.config, trial.epoch + 1)
@@ -175,16 +198,19 @@ class _Sweep:
             decision = self.scheduler.on_trial_result(self, trial, result)
         if decision != STOP:
             self.searcher.on_trial_result(trial.trial_id, result)
-        if decision == STOP or done:
-            trial.status = TERMINATED
-            self.searcher.on_trial_complete(trial.trial_id, result)
-            if self.scheduler is not None:
-                self.scheduler.on_trial_complete(self, trial, result)
-            return None
-        if decision == PAUSE:
+        if decision == PAUSE:  # even after its last epoch: Tune pauses the trial before it sees it return
             trial.status = PAUSED
             return None
+        if decision == STOP or done:
+            self.complete(trial)
+            return None
         return trial
+
+    def complete(self, trial: _Trial) -> None:
+        trial.status = TERMINATED
+        self.searcher.on_trial_complete(trial.trial_id, trial.last_result)
+        if self.scheduler is not None:
+            self.scheduler.on_trial_complete(self, trial, trial.last_result)
 
 
 def simulate(problem, method: str, *, seed: int, workers: int, budget: float, unit: str = "epochs") -> Trace:
@@ -193,15 +219,13 @@ def simulate(problem, method: str, *, seed: int, workers: int, budget: float, un
     if unit not in ("epochs", "seconds"):
         raise ValueError(f"unit must be 'epochs' or 'seconds', got {unit!r}")
     sweep = _Sweep(problem, method, seed, workers, unit)
-    for _ in range(workers):
-        sweep.fill_worker()
+    sweep.schedule()
     while sweep.events:
         trial = sweep.finish_epoch()
         if sweep.spent >= budget:
             continue  # the budget is spent: let the running epochs finish, start nothing
-        if trial is None:
-            sweep.fill_worker()
-        else:
-            sweep.start_epoch(trial)
+        if trial is not None:
+            sweep.start_epoch(trial)  # it trains on, on its worker
+        sweep.schedule()
     spent, scores, seconds = (np.array(column) for column in zip(*sweep.trace, strict=True))
     return Trace(spent, scores, seconds, sweep.suggest_seconds, sweep.configs)

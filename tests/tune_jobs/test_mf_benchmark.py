@@ -56,6 +56,10 @@ def test_bohb_learns_only_under_hyperband_which_pauses_and_resumes_trials(monkey
     # at each rung until the bracket caught up, then resumed).
     first = sorted(trial.epoch for trial in scheduler._trial_info if int(trial.trial_id) < 9)
     assert first == [1] * 6 + [3] * 2 + [9]
+    # Then 5 trials from 3 epochs and 3 full runs, and the next band begins: a trial paused after its last
+    # epoch stays in its bracket (Tune pauses it before it sees the trainable return), so that bracket fills.
+    band = {int(trial.trial_id): (band_index, trial.epoch) for trial, (_, band_index) in scheduler._trial_info.items()}
+    assert [band[i] for i in range(14, 17)] == [(0, 9)] * 3 and band[17][0] == 1
     assert searcher.bohber.kde_models
     simulate(problem, "bohb+asha", seed=0, workers=2, budget=20 * 9)
     assert not made[-1][0].bohber.kde_models
