@@ -1,4 +1,4 @@
-"""A sweep on a simulated clock: a searcher and Ray's own ASHA, driven as Tune drives them, with
+"""A sweep on a simulated clock: a searcher and Ray's own scheduler, driven as Tune drives them, with
 ``workers`` trials training at once and each epoch advancing its trial by the problem's epoch seconds.
 
     trace = simulate(MFHartmann(6), "mf-gp+asha", seed=0, workers=2, budget=50 * 32)   # epochs
@@ -9,7 +9,8 @@ A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
 for every epoch), ``mf-gp-centre5`` (Ax's initial design: the centre, then Sobol, 5 points),
 ``mf-gp-explore`` and ``mf-gp-explore5`` (every third or fifth suggestion continues the initial
 design), ``mf-gp-cost`` (EI per predicted epoch second), ``gp`` (final results only), ``random``,
-``tpe``, ``bohb``; schedulers ``asha`` or ``fifo``. Used by ``tune_jobs.mf_benchmark``.
+``tpe``, ``bohb``; schedulers ``asha``, ``fifo`` or ``hyperband`` (Ray's ``HyperBandForBOHB``, which
+pauses trials and resumes them; for ``bohb``). Used by ``tune_jobs.mf_benchmark``.
 """
 
 from __future__ import annotations
