@@ -93,7 +93,7 @@ class SweepOptions:
              "--searcher bohb needs hpbandster and ConfigSpace: pip install 'ray-gpei[bench]'"),
             # TuneBOHB learns only from results that carry HyperBandForBOHB's budget: under ASHA or FIFO it
             # samples at random; and HyperBandForBOHB tells the searcher of every pause, which only TuneBOHB hears.
-            (("bohb" in self.searchers) == (self.scheduler == "hyperband") and
+            (("bohb" not in self.searchers or self.scheduler == "hyperband") and
              (self.scheduler != "hyperband" or set(self.searchers) == {"bohb"}),
              "--searcher bohb and --scheduler hyperband (Ray's HyperBandForBOHB) go together: TuneBOHB learns only "
              f"from that scheduler's brackets, and it runs no other searcher (got --searcher "

@@ -56,9 +56,9 @@ def make_searcher(name: str, problem, seed: int):
     return searcher
 
 
-def make_method(method: str, problem, seed: int, workers: int):
+def make_method(method: str, problem, seed: int):
     """``(searcher, scheduler)`` for a method name ``<searcher>+<asha|hyperband|fifo>``; the scheduler None is
-    FIFO. TuneBOHB limits the trials it runs to ``workers``, as Tune's ``max_concurrent_trials`` asks of it."""
+    FIFO."""
     from .tuner import make_scheduler
 
     searcher_name, scheduler_name = method.split("+")
@@ -66,10 +66,7 @@ def make_method(method: str, problem, seed: int, workers: int):
     if scheduler is not None:
         np.random.seed(seed)  # ASHA draws its bracket from numpy's global stream
         scheduler.set_search_properties(problem.metric, problem.mode)
-    searcher = make_searcher(searcher_name, problem, seed)
-    if searcher_name == "bohb":
-        searcher.set_max_concurrency(workers)
-    return searcher, scheduler
+    return make_searcher(searcher_name, problem, seed), scheduler
 
 
 @dataclass(eq=False)  # Ray's HyperBand keys its brackets by trial
@@ -77,7 +74,7 @@ class _Trial:
     trial_id: str
     config: dict
     epoch: int = 0
-    status: str = "PENDING"  # Ray's Trial statuses: PENDING, RUNNING, PAUSED, TERMINATED
+    status: str = PENDING
     last_result: dict | None = None
     is_saving: bool = False  # never: a simulated checkpoint is instant
 
@@ -103,15 +100,15 @@ class _Sweep:
     and later asks for them back (``choose_trial_to_run``), stops paused ones (``stop_trial``) and tells the
     searcher of pauses (``search_alg.searcher``).
 
-    New trials are created as Tune creates them: while fewer than ``max_pending`` wait to start. A searcher
-    that limits its own concurrency (TuneBOHB, ``set_max_concurrency``) gets Tune's one pending trial ahead,
-    which it creates as soon as a trial pauses; any other is wrapped in a ``ConcurrencyLimiter`` that asks it
-    only while fewer than ``workers`` trials are live, so it suggests when a worker is free."""
+    New trials are created as Tune creates them, with ``workers`` as ``max_concurrent_trials``: a searcher whose
+    ``set_max_concurrency`` accepts that limit (TuneBOHB) keeps to it itself and gets Tune's one pending trial
+    ahead, which it creates as soon as a trial pauses; any other is wrapped in a ``ConcurrencyLimiter`` that
+    asks it only while fewer than ``workers`` trials are live, so it suggests when a worker is free."""
 
     def __init__(self, problem, method: str, seed: int, workers: int, unit: str):
         self.problem, self.unit, self.workers = problem, unit, workers
-        self.searcher, self.scheduler = make_method(method, problem, seed, workers)
-        self.self_limiting = method.startswith("bohb+")
+        self.searcher, self.scheduler = make_method(method, problem, seed)
+        self.self_limiting = self.searcher.set_max_concurrency(workers)  # as Tune asks it
         self.search_alg = SimpleNamespace(searcher=self.searcher)
         self.clock, self.spent, self.started, self.suggest_seconds = 0.0, 0.0, 0, 0.0
         self.events: list = []  # (finish time, order, trial), a heap: one per running trial
