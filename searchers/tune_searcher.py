@@ -183,9 +183,42 @@ class GPEISearcher(SpaceSearcher):
             self._engine.observe_seconds(trial_id, self._running[trial_id], fidelity, float(seconds))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if trial_id in self._paused:
+            self._paused = self._paused - {trial_id}
+            if not error and not result:  # stopped while paused: its bracket let it go after a rung
+                self._running.pop(trial_id)
+                self._n_observations += trial_id in self._engine.curves.results
+                return
         if not error and result and trial_id in self._running:
             self.on_trial_result(trial_id, result)  # the last result, at the fidelity it reached
         super().on_trial_complete(trial_id, result, error)
+
+    # -- schedulers that pause trials (Ray's HyperBandForBOHB) ---------------------------------
+    # Class defaults, so that a searcher pickled before these existed restores with them.
+
+    _max_concurrent = 0  # 0: as many trials as Tune starts
+    _paused: frozenset = frozenset()
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Tune's ``max_concurrent_trials``, kept by the searcher itself (returns True), so that a
+        trial HyperBand paused at a rung frees its place, as a ``ConcurrencyLimiter`` would not: a
+        bracket waits for all its trials to reach the rung."""
+        self._max_concurrent = int(max_concurrent)
+        return True
+
+    def suggest(self, trial_id: str) -> dict | None:
+        if self._max_concurrent and len(self._running) - len(self._paused) >= self._max_concurrent:
+            return None
+        return super().suggest(trial_id)
+
+    def on_pause(self, trial_id: str) -> None:
+        """HyperBand paused the trial at a rung: its results stay in the model, and until the bracket
+        promotes it (``on_unpause``) or stops it, it is not pending and holds no place."""
+        if trial_id in self._running:
+            self._paused = self._paused | {trial_id}
+
+    def on_unpause(self, trial_id: str) -> None:
+        self._paused = self._paused - {trial_id}
 
     def _fidelity_of(self, trial_id: str, result: dict) -> float | None:
         """The fidelity ``result`` reports (None if it reports none); raises, naming the trial, if
@@ -247,4 +280,6 @@ class GPEISearcher(SpaceSearcher):
         return np.array([self._space.encode(c) for c in configs]).reshape(-1, self._space.dim)
 
     def _pending(self) -> np.ndarray:
-        return np.array(list(self._running.values())).reshape(-1, self._space.dim)
+        """``(k, d)`` the trials training or about to: running, not paused."""
+        live = [u for trial_id, u in self._running.items() if trial_id not in self._paused]
+        return np.array(live).reshape(-1, self._space.dim)

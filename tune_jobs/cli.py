@@ -32,8 +32,8 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     p.add_argument("--cpus-per-trial", type=float, help="default 1")
     p.add_argument("--gpus-per-trial", type=float, help="fractions allowed, e.g. 0.5 (default 0)")
     p.add_argument("--scheduler", choices=SCHEDULERS,
-                   help=f"asha stops poor trials early; hyperband (Ray's HyperBandForBOHB) is for --searcher bohb "
-                        f"(default {defaults.scheduler})")
+                   help=f"asha stops poor trials early; hyperband (Ray's HyperBandForBOHB) pauses them at its rungs "
+                        f"until their bracket catches up, for the GP searchers and bohb (default {defaults.scheduler})")
     p.add_argument("--select", choices=SELECTIONS,
                    help="the best config: the highest validation accuracy, or the GP's pick, the best predicted "
                         f"of the trials trained to the end (default {defaults.select})")

@@ -23,7 +23,8 @@ whose epochs are quick costs less). Methods:
   ``mf-gp-explore+asha`` and ``mf-gp-explore5+asha`` with every third or fifth suggestion from the
   initial design (``explore_fraction``, BOHB's random fraction); ``mf-gp-cost+asha`` with EI per
   predicted epoch second (``cost_power=1``);
-  ``mf-gp+fifo`` without early stopping;
+  ``mf-gp+fifo`` without early stopping; ``mf-gp+hyperband`` under Ray's ``HyperBandForBOHB`` (which
+  pauses trials at its rungs; the GP frees a paused trial's place and stops treating it as pending);
 * ``gp+fifo`` and ``gp+asha``: ``GPEISearcher(fidelity_attr=None)``, final results only (before);
   ``gp-map+fifo`` the same with a MAP fit;
 * ``random+asha``; ``tpe+asha`` (Optuna's TPE through Ray's ``OptunaSearch``);
@@ -59,7 +60,7 @@ from .tables import markdown_table
 
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha",
            "mf-gp-flatnoise+asha", "mf-gp-centre5+asha", "mf-gp-explore+asha", "mf-gp-explore5+asha", "mf-gp-cost+asha",
-           "mf-gp+fifo", "gp+fifo", "gp-map+fifo", "gp+asha",
+           "mf-gp+fifo", "mf-gp+hyperband", "gp+fifo", "gp-map+fifo", "gp+asha",
            "random+asha", "tpe+asha", "bohb+hyperband", "bohb+asha")
 
 

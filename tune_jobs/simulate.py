@@ -10,7 +10,7 @@ for every epoch), ``mf-gp-centre5`` (Ax's initial design: the centre, then Sobol
 ``mf-gp-explore`` and ``mf-gp-explore5`` (every third or fifth suggestion continues the initial
 design), ``mf-gp-cost`` (EI per predicted epoch second), ``gp`` (final results only), ``random``,
 ``tpe``, ``bohb``; schedulers ``asha``, ``fifo`` or ``hyperband`` (Ray's ``HyperBandForBOHB``, which
-pauses trials and resumes them; for ``bohb``). Used by ``tune_jobs.mf_benchmark``.
+pauses trials and resumes them; for ``bohb`` and the GP searchers). Used by ``tune_jobs.mf_benchmark``.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class _Sweep:
     searcher of pauses (``search_alg.searcher``).
 
     New trials are created as Tune creates them, with ``workers`` as ``max_concurrent_trials``: a searcher whose
-    ``set_max_concurrency`` accepts that limit (TuneBOHB) keeps to it itself and gets Tune's one pending trial
+    ``set_max_concurrency`` accepts that limit (TuneBOHB, the GP) keeps to it itself and gets Tune's one pending trial
     ahead, which it creates as soon as a trial pauses; any other is wrapped in a ``ConcurrencyLimiter`` that
     asks it only while fewer than ``workers`` trials are live, so it suggests when a worker is free."""
 

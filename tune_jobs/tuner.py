@@ -104,7 +104,8 @@ def make_searcher(name: str, seed: int, *, epochs: int, first: tuple[dict, ...] 
 
 def make_scheduler(name: str, epochs: int):
     """The trial scheduler for ``--scheduler``; None is Tune's FIFO (every trial runs all its epochs).
-    ``hyperband`` (for TuneBOHB) pauses trials at a rung until their bracket has caught up."""
+    ``hyperband`` pauses trials at a rung until their bracket has caught up (for TuneBOHB and the GP,
+    which hear of each pause)."""
     if name == "fifo":
         return None
     if name == "hyperband":

@@ -59,6 +59,29 @@ def test_a_bad_or_decreasing_fidelity_is_named(caplog):
     assert searcher.engine.curves.results["t7"] == {1.0: _accuracy(config, 1), 2.0: 0.1}
 
 
+def test_a_paused_trial_holds_no_place_and_one_stopped_while_paused_is_no_failure():
+    """HyperBand pauses trials at a rung until their bracket has caught up: the searcher keeps to
+    ``max_concurrent_trials`` among the others, and a paused trial the bracket lets go (Tune completes
+    it without a result) stays in the model at the epochs it trained."""
+    searcher = _searcher()
+    assert searcher.set_max_concurrency(2)  # kept by the searcher: Tune adds no ConcurrencyLimiter
+    a, _ = searcher.suggest("a"), searcher.suggest("b")
+    assert searcher.suggest("c") is None
+    searcher.on_trial_result("a", {"acc": _accuracy(a, 1), "training_iteration": 1})
+    searcher.on_pause("a")
+    assert searcher.suggest("c") is not None and searcher.suggest("d") is None
+    assert len(searcher._pending()) == 2  # b and c train; a waits
+    searcher.on_unpause("a")
+    assert len(searcher._pending()) == 3 and searcher.suggest("d") is None
+    searcher.on_pause("a")
+    searcher.on_trial_complete("a")  # the bracket stopped it, paused
+    assert searcher.engine.curves.results["a"] == {1.0: _accuracy(a, 1)}
+    assert len(searcher.engine.failed) == 0 and "a" not in searcher._running
+    assert searcher.suggest("d") is None  # b and c hold the two places
+    searcher.on_trial_complete("b", {"acc": 0.5, "training_iteration": 1})
+    assert searcher.suggest("d") is not None
+
+
 def test_save_and_restore_keep_every_epoch_and_resume_identically(tmp_path):
     searcher = _searcher()
     _run(searcher, 10, lambda i: 8 if i % 3 == 0 else 2)
@@ -102,3 +125,46 @@ def test_a_real_tuner_with_asha_feeds_every_epoch_to_the_searcher(ray_session, t
     assert {t: sorted(e) for t, (_, e) in seconds.items()} == {t: list(range(1, int(max(c)) + 1))
                                                                for t, c in curves.items()}
     assert all(0.2 <= s < 1.0 for _, e in seconds.values() for f, s in e.items() if f > 1)
+
+
+def test_a_real_tuner_with_hyperband_pauses_and_resumes_the_searchers_trials(ray_session, tmp_path):
+    """Ray's HyperBandForBOHB with the GP: trials pause at a rung and resume from their checkpoints, the
+    sweep never stalls on places held by paused trials, and the trials a bracket let go are no failures."""
+    import tempfile
+    from pathlib import Path
+
+    from ray.tune.schedulers import HyperBandForBOHB
+
+    from tune_jobs.tuner import build_tuner
+
+    def trainable(config):
+        start = 0
+        if tune.get_checkpoint():
+            with tune.get_checkpoint().as_directory() as directory:
+                start = int((Path(directory) / "epoch").read_text())
+        for epoch in range(start + 1, 10):
+            with tempfile.TemporaryDirectory() as directory:
+                (Path(directory) / "epoch").write_text(str(epoch))
+                tune.report({"acc": _accuracy(config, epoch), "epoch": epoch},
+                            checkpoint=tune.Checkpoint.from_directory(directory))
+
+    class Recording(GPEISearcher):
+        paused = []
+
+        def on_pause(self, trial_id):
+            self.paused.append(trial_id)
+            super().on_pause(trial_id)
+
+    searcher = Recording(seed=0, fidelity_attr="epoch", max_fidelity=9, n_initial=4)
+    tuner = build_tuner(trainable, SPACE, metric="acc", mode="max", num_samples=13, storage_path=str(tmp_path),
+                        name="hyperband", search_alg=searcher, max_concurrent=2,
+                        scheduler=HyperBandForBOHB(max_t=9, reduction_factor=3))
+    results = tuner.fit()
+    epochs = sorted(r.metrics["epoch"] for r in results)
+    assert len(results) == 13 and not results.errors
+    epochs = [r.metrics["epoch"] for r in results]
+    assert len(results) == 13 and not results.errors
+    assert set(epochs) == {1, 3, 9} and searcher.paused  # trials stopped at each of HyperBand's rungs
+    curves = searcher.engine.curves.results
+    assert sorted(max(c) for c in curves.values()) == sorted(epochs)  # each trial in the model as far as it went
+    assert len(searcher.engine.failed) == 0 and searcher.n_observations == 13

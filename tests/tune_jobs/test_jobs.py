@@ -135,8 +135,9 @@ def test_bad_flags_exit_with_a_message(tmp_path):
         (["--num-samples", "0"], "--num-samples must be at least 1"),
         (["--searcher", "bayes"], "invalid choice: 'bayes'"),
         (["--resume"], "--resume needs --name"),
-        (["--searcher", "bohb"], "--searcher bohb and --scheduler hyperband (Ray's HyperBandForBOHB) go together"),
-        (["--scheduler", "hyperband"], "--searcher bohb and --scheduler hyperband"),
+        (["--searcher", "bohb"], "--searcher bohb needs --scheduler hyperband (Ray's HyperBandForBOHB)"),
+        (["--searcher", "random", "--scheduler", "hyperband"],
+         "--scheduler hyperband pauses trials, which only the searchers bohb, gp, gp-cost, gp-final follow"),
         (["--data-dir", str(tmp_path / "none"), "--name", "x"], "does not exist"),
     ]:
         proc = subprocess.run([sys.executable, "-m", "tune_jobs.torch_mlp", "--storage-path", str(tmp_path), *args],
