@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -50,8 +51,10 @@ class GPEISearcher(SpaceSearcher):
             early-stopping scheduler such as ASHA stopped stays at the fidelity it
             reached and is never taken for a finished run.
         max_fidelity: the fidelity a full run reaches (e.g. the epochs ASHA's
-            ``max_t`` allows); the acquisition aims there. Default: the most any
-            trial has reached.
+            ``max_t`` allows); the acquisition aims there. Default: the Tuner's
+            stopping condition on ``fidelity_attr`` if it has one
+            (``RunConfig(stop={"training_iteration": 20})``: Tune hands the searcher
+            that, not the scheduler's ``max_t``), else the most any trial has reached.
         **engine_options: any field of ``searchers.options.EngineOptions``, where
             the defaults live: ``n_initial`` (Sobol points before the GP takes
             over), ``acquisition`` (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
@@ -165,6 +168,13 @@ class GPEISearcher(SpaceSearcher):
         partial = [(self._space.decode(curves.configs[t]), self._maximised(curve[max(curve)]))
                    for t, curve in curves.results.items() if curve]
         return full + partial
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec) -> bool:
+        stop = spec.get("stop")
+        if (not self._configured and self._options.max_fidelity is None and isinstance(stop, Mapping)
+                and self._fidelity_attr in stop):
+            self._options = replace(self._options, max_fidelity=float(stop[self._fidelity_attr]))
+        return super().set_search_properties(metric, mode, config, **spec)
 
     # -- multi-fidelity: every result a trial reports -------------------------------------
 

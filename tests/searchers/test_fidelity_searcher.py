@@ -168,3 +168,21 @@ def test_a_real_tuner_with_hyperband_pauses_and_resumes_the_searchers_trials(ray
     curves = searcher.engine.curves.results
     assert sorted(max(c) for c in curves.values()) == sorted(epochs)  # each trial in the model as far as it went
     assert len(searcher.engine.failed) == 0 and searcher.n_observations == 13
+
+
+def test_the_target_fidelity_comes_from_the_tuners_stopping_condition(ray_session, tmp_path):
+    """Tune hands a searcher the RunConfig's ``stop``, not the scheduler: a stop on the fidelity is the target."""
+
+    def trainable(config):
+        for epoch in range(1, 9):
+            tune.report({"acc": _accuracy(config, epoch), "epoch": epoch})
+
+    from_stop, given = GPEISearcher(seed=0, fidelity_attr="epoch"), GPEISearcher(seed=0, fidelity_attr="epoch",
+                                                                                max_fidelity=8)
+    for searcher in (from_stop, given):
+        tuner = tune.Tuner(trainable, param_space=SPACE,
+                           tune_config=tune.TuneConfig(metric="acc", mode="max", num_samples=2, search_alg=searcher),
+                           run_config=tune.RunConfig(stop={"epoch": 5}, storage_path=str(tmp_path), verbose=0))
+        assert [r.metrics["epoch"] for r in tuner.fit()] == [5, 5]
+    # The target before any trial reached it (the default would be the most reached so far); a given one stands.
+    assert from_stop.engine.options.max_fidelity == 5 and given.engine.options.max_fidelity == 8
