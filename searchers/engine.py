@@ -44,7 +44,7 @@ import math
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from . import basins, gp, kernel
+from . import gp, kernel
 from .acquisition import ACQUISITIONS, log_ei
 from .averaging import Mixture
 from .cost import EpochSeconds, PerSecond, fit_cost
@@ -156,30 +156,10 @@ class BOEngine:
             return self.initial_point(exclude)
         t = self._acquisition_fidelity()
         model = self.refit(pending, t)
-        acquisition, top = self._other_basin(model, t) or self._acquisition(model, t, pending,
-                                                                             self._cost_model(refit=True))
+        acquisition, top = self._acquisition(model, t, pending, self._cost_model(refit=True))
         u = maximize_acquisition(acquisition, self.space, rng=self.rng, incumbents=top, exclude=exclude,
                                  options=self.options.optimize)
         return u if u is not None else self.initial_point(exclude)
-
-    def _other_basin(self, model: gp.Posterior | Mixture, t: float | None) -> tuple[Acquisition, np.ndarray] | None:
-        """With ``basin_box``, once the best has stopped moving: EI against the best point of another basin
-        of the model's mean, in a box around it (``searchers.basins``), and that point for the optimiser
-        to start from; None otherwise, and for trials that report as they train."""
-        guided = len(self.y) - self.n_initial  # observations the model chose: settled is about those
-        if not self.options.basin_box or t is not None or len(self.curves) or guided <= basins.WINDOW \
-                or not basins.settled(self.y):
-            return None
-        first = model.components[0]
-        if isinstance(model, WarpedInputs):
-            first = WarpedInputs(first, model.warp)
-        i = basins.other_basin_best(first, self.X, self.y, scale=float(np.std(model.components[0].y)))
-        if i is None:
-            return None
-        centre = self.X[i]
-        rule = ACQUISITIONS[self.options.acquisition]
-        best = float(first.predict(centre[None])[0][0])
-        return basins.InBox(AcquisitionFunction(first, rule, best), centre, self.options.basin_box), centre[None]
 
     def _explores(self, started: int) -> bool:
         """Whether the proposal after ``started`` trials continues the initial design: every

@@ -53,9 +53,6 @@ class EngineOptions:
     # following the model (BOHB's random_fraction, 1/3 there): under early stopping such a trial costs a
     # rung unless it is good, and it finds a lone good config the model's region leaves out.
     explore_fraction: float = 0.0
-    # Once the best has stopped moving, EI in a box of this half-width around the best point of another
-    # basin of the model's mean (searchers.basins; single-fidelity only); 0: off.
-    basin_box: float = 0.0
     # The acquisition is log EI - cost_power * log(predicted epoch seconds) (searchers.cost; Snoek et al.
     # 2012's EI per second at 1); 0: configs are not told apart by what they cost.
     cost_power: float = 0.0
@@ -94,8 +91,6 @@ class EngineOptions:
             raise ValueError(f"hyper_samples must be 0 (MAP) or more, got {self.hyper_samples}")
         if not 0 <= self.explore_fraction < 1:
             raise ValueError(f"explore_fraction must be in [0, 1), got {self.explore_fraction}")
-        if not 0 <= self.basin_box <= 0.5:
-            raise ValueError(f"basin_box must be in [0, 0.5] (0: off), got {self.basin_box}")
         if self.cost_power < 0 or (self.cost_power > 0 and self.acquisition != "log_ei"):
             raise ValueError(f"cost_power must be 0, or positive with acquisition='log_ei', got {self.cost_power}")
         if self.n_initial is not None and self.n_initial < 1:

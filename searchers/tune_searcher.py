@@ -64,8 +64,7 @@ class GPEISearcher(SpaceSearcher):
             that warp may fit), ``cost_power`` (1: expected improvement per predicted second
             of an epoch, learnt from the results' ``time_this_iter_s``, ``searchers.cost``),
             ``explore_fraction`` (that share of suggestions continues the initial design, BOHB's
-            random fraction), ``basin_box`` (once the best stops moving, descend a basin the search
-            left, in a box of that half-width; ``searchers.basins``), and the refit schedule.
+            random fraction), and the refit schedule.
             A failed trial's config is never suggested again either way.
     """
 

@@ -57,7 +57,6 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "gp-unscreened": lambda seed: GPEISearcher(seed=seed, optimize=OptimizeOptions(n_screened=10**9)),
     "gp-input_warping": lambda seed: GPEISearcher(seed=seed, input_warping=True),
     "gp-centre5": lambda seed: GPEISearcher(seed=seed, centre_first=True, n_initial=5),
-    "gp-basins": lambda seed: GPEISearcher(seed=seed, basin_box=0.3),
     "random": lambda seed: peers.RandomSearcher(seed=seed),
 }
 
