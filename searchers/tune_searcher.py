@@ -193,14 +193,16 @@ class GPEISearcher(SpaceSearcher):
             self._engine.observe_seconds(trial_id, self._running[trial_id], fidelity, float(seconds))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if trial_id in self._paused:
-            self._paused = self._paused - {trial_id}
-            if not error and not result:  # stopped while paused: its bracket let it go after a rung
+        self._paused = self._paused - {trial_id}
+        if trial_id in self._running and not error:
+            if result:
+                self.on_trial_result(trial_id, result)  # the last result, at the fidelity it reached
+            elif trial_id in self._engine.curves.results:
+                # Completed with no result after reporting some (HyperBand stops a paused trial so): it is
+                # in the model at the epochs it trained, not a failure.
                 self._running.pop(trial_id)
-                self._n_observations += trial_id in self._engine.curves.results
+                self._n_observations += 1
                 return
-        if not error and result and trial_id in self._running:
-            self.on_trial_result(trial_id, result)  # the last result, at the fidelity it reached
         super().on_trial_complete(trial_id, result, error)
 
     # -- schedulers that pause trials (Ray's HyperBandForBOHB) ---------------------------------
