@@ -37,6 +37,10 @@ def parser_for(job: Job) -> argparse.ArgumentParser:
     p.add_argument("--select", choices=SELECTIONS,
                    help="the best config: the highest validation accuracy, or the GP's pick, the best predicted "
                         f"of the trials trained to the end (default {defaults.select})")
+    p.add_argument("--ensemble", type=int, metavar="N",
+                   help="also report an ensemble: the best config's network averaged with up to N more picks of "
+                        "the sweep's best networks, chosen on validation (0: none; default "
+                        f"{defaults.ensemble})")
     p.add_argument("--max-failures", type=int,
                    help="retries of a trial whose worker dies or that raises, from its last checkpoint "
                         "(use 3 or so on spot instances; default 0)")

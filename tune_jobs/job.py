@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .data import MnistData
 
 METRIC, MODE = "val_accuracy", "max"
@@ -13,12 +15,12 @@ METRIC, MODE = "val_accuracy", "max"
 
 @dataclass(frozen=True)
 class Job:
-    """A trainable, its search space and how to score a checkpoint on the test split."""
+    """A trainable, its search space and how a checkpoint's network classifies digits."""
 
     name: str
     trainable: Callable[[dict, MnistData], None]
     search_space: Callable[[int], dict]  # epochs -> Ray Tune param_space
-    test_accuracy: Callable[[Any, dict, MnistData], float]  # checkpoint, config, data
+    predict: Callable[[Any, dict, np.ndarray], np.ndarray]  # checkpoint, config, images (n, 28, 28) -> (n, 10)
     description: str
     defaults: dict = field(default_factory=dict)  # SweepOptions field -> default for this job
     smoke: dict = field(default_factory=dict)  # SweepOptions field -> value under --smoke
@@ -27,6 +29,11 @@ class Job:
     # for the GP searcher (``EngineOptions`` fields) that suit this job's budget.
     first_configs: tuple[dict, ...] = ()
     gp_options: dict = field(default_factory=dict)
+
+    def test_accuracy(self, checkpoint, config: dict, data: MnistData) -> float:
+        """Accuracy on the held-out test split of the network in ``checkpoint``."""
+        probabilities = self.predict(checkpoint, config, data.x_test)
+        return float(np.mean(probabilities.argmax(axis=1) == data.y_test))
 
     def param_space(self, epochs: int, seed: int) -> dict:
         """The Tuner's ``param_space``: the search space and the sweep's seed, from which each trial

@@ -40,6 +40,7 @@ class SweepOptions:
     gpus_per_trial: float = 0.0
     scheduler: str = "fifo"
     select: str = "validation"
+    ensemble: int = 4  # networks added to the best config's in the averaged ensemble at most (0: none)
     max_failures: int = 0
     time_budget: float | None = None  # seconds; no new trial starts after it (Tune's time_budget_s)
     seed: int = 0
@@ -85,6 +86,7 @@ class SweepOptions:
              f"--time-budget must be positive, got {self.time_budget}"),
             (self.scheduler in SCHEDULERS, f"--scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}"),
             (self.select in SELECTIONS, f"--select must be one of {SELECTIONS}, got {self.select!r}"),
+            (self.ensemble >= 0, f"--ensemble must be 0 (none) or more, got {self.ensemble}"),
             (all(s in SEARCHERS for s in self.searchers),
              f"--searcher must be one of {SEARCHERS}, got {', '.join(self.searchers)}"),
             ("ax" not in self.searchers or _available("ax"),

@@ -9,7 +9,8 @@ Sweeps run one after another (each uses the machine as the job alone would).
 Prints a markdown table: best validation accuracy, the test accuracy of the
 best config (the job's ``--select`` rule: by default the highest-validation
 trial), the test accuracy of the GP's pick (``reports.model_pick``, for
-searchers with a model; given either way), what the wall time bought (trials started, trials
+searchers with a model; given either way), the test accuracy of the ensemble
+(``ensemble``), what the wall time bought (trials started, trials
 trained to the end, epochs trained) and wall seconds, each as median [min, max]; writes
 ``repeat.csv`` under ``--storage-path/<name>``.
 """
@@ -27,7 +28,8 @@ from . import api, runtime
 from .options import SCHEDULERS, SEARCHERS, SweepOptions
 
 COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy: best config",
-           "model_pick_test_accuracy": "test accuracy: the GP's pick", "trials": "trials started",
+           "model_pick_test_accuracy": "test accuracy: the GP's pick",
+           "ensemble_test_accuracy": "test accuracy: ensemble", "trials": "trials started",
            "full_trials": "trained to the end", "epochs_trained": "epochs trained", "wall_seconds": "wall s"}
 COUNTS = ("trials", "full_trials", "epochs_trained", "wall_seconds")  # printed without decimals
 
@@ -63,6 +65,8 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
                          **{k: summary[k] for k in ("best_val_accuracy", "test_accuracy", "wall_seconds")},
                          "highest_val_test_accuracy": highest.get("test_accuracy"),
                          "model_pick_test_accuracy": pick.get("test_accuracy"),
+                         "ensemble_test_accuracy": (summary["ensemble"] or {}).get("test_accuracy"),
+                         "ensemble_size": sum((summary["ensemble"] or {}).get("members", {}).values()) or None,
                          # what the wall time bought: trials that trained at least an epoch, and epochs
                          "trials": int((epochs_run > 0).sum()),
                          "full_trials": int((epochs_run >= options.epochs).sum()),

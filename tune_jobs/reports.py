@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .data import MnistData
+from .ensemble import build as build_ensemble
 from .job import METRIC, MODE, Job
 
 BEST = f"best_{METRIC}"
@@ -98,7 +99,7 @@ def best_so_far(frame: pd.DataFrame) -> np.ndarray:
 
 def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, searcher_name: str, seconds: float,
               searcher_seconds: float | None, searcher=None, epochs: int | None = None,
-              select: str = "validation") -> dict:
+              select: str = "validation", ensemble: int = 0) -> dict:
     """``best.json``'s content: the best config, its test accuracy, and what the sweep cost.
 
     The best config is the trial with the highest validation accuracy, or with ``select="model"``
@@ -117,6 +118,8 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
 
     best = results[chosen] if chosen is not None else None
     checkpoint = best.get_best_checkpoint(METRIC, MODE) if best is not None else None
+    averaged = build_ensemble(job, results, frame, data, first=chosen, rounds=ensemble) if (
+        ensemble > 0 and chosen is not None) else None
     return {
         "job": job.name, "searcher": searcher_name, "trials": len(frame),
         "failed_trials": int((frame["error"] != "").sum()),
@@ -128,6 +131,7 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
         "test_accuracy": tests.get(chosen),
         "highest_validation": trial(highest),
         "model_pick": trial(pick),
+        "ensemble": averaged.as_dict() if averaged is not None else None,
         "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
         "checkpoint": checkpoint.path if checkpoint is not None else None,
         "data": data.describe(),
@@ -199,6 +203,13 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 
             if other is not None and other["trial"] != summary["best_trial"]:
                 test = "no checkpoint" if other["test_accuracy"] is None else f"{other['test_accuracy']:.4f}"
                 print(f"{label}: trial {other['trial']}, {METRIC} {other[BEST]:.4f}, test accuracy {test}")
+        averaged = summary.get("ensemble")
+        if averaged is not None and len(averaged["members"]) == 1:
+            print("Ensemble: no other network lowered the best config's validation log-loss")
+        elif averaged is not None:
+            members = ", ".join(f"{trial}" + (f" ×{n}" if n > 1 else "") for trial, n in averaged["members"].items())
+            print(f"Ensemble (trials {members}, class probabilities averaged): {METRIC} "
+                  f"{averaged['val_accuracy']:.4f}, test accuracy {averaged['test_accuracy']:.4f}")
     cut = int(frame["cut_by_budget"].sum())
     if cut:
         print(f"{cut} trial(s) created but stopped by the time budget before their first epoch")
