@@ -50,12 +50,16 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
     def extra() -> np.ndarray | None:
         return extra_noise(X[:, -1], level) if level else None
 
-    def fit(warm_start: kernel.GPParams | None, n_starts: int, refit: bool) -> gp.Posterior:
+    def fit(warm_start: kernel.GPParams | None, n_starts: int, refit: bool, warped: bool = options.warp_outputs
+            ) -> gp.Posterior:
         return gp.fit(X if warp is None else warp.apply(X), y, cat, rng=rng, warm_start=warm_start, n_starts=n_starts,
-                      fit_subset=options.fit_subset, refit=refit, warp=options.warp_outputs,
+                      fit_subset=options.fit_subset, refit=refit, warp=warped,
                       warp_powers=options.warp_powers, extra=extra())
 
-    post = fit(warm, n_starts, warm is None or (refit and not averaging))
+    if options.warp_outputs and options.choose_warp and refit:
+        post = choose_warp(fit(warm, n_starts, True), fit(warm, n_starts, True, warped=False), y, cat, extra())
+    else:
+        post = fit(warm, n_starts, warm is None or (refit and not averaging))
     if warp is not None and refit:
         # The warp that the hyperparameters just fitted like best; the fit again under it when it moved.
         theta, prior, known = post.params.to_theta(), gp.Prior.default(X.shape[1]), extra()
@@ -75,6 +79,19 @@ def fit_model(X: np.ndarray, y: np.ndarray, cat: np.ndarray, *, joint: bool, sta
         model = Mixture.build(post.X, post.y, cat, samples, scaling=post.scaling, extra=known)
     state = ModelState(model.components[-1].params, warp, level)  # the chain carries on from its last sample
     return (model if warp is None else WarpedInputs(model, warp)), state
+
+
+def choose_warp(warped: gp.Posterior, plain: gp.Posterior, y: np.ndarray, cat: np.ndarray,
+                extra: np.ndarray | None) -> gp.Posterior:
+    """The fit whose maximum-a-posteriori density of ``y`` is higher: each GP's log posterior of its
+    targets plus ``log |dw/dy|`` summed (the change of variables from its targets back to ``y``)."""
+
+    def log_density(post: gp.Posterior) -> float:
+        theta, prior = post.params.to_theta(), gp.Prior.default(post.X.shape[1])
+        return (log_posterior(theta, sq_dists(post.X, post.X, cat), post.y, prior, extra)
+                + float(post.scaling.log_slope(y).sum()))
+
+    return warped if log_density(warped) >= log_density(plain) else plain
 
 
 def _warp_start(last: InputWarp | None, cat: np.ndarray, joint: bool) -> InputWarp:

@@ -38,6 +38,9 @@ class EngineOptions:
     # 3 of 4 benchmark cells with failing regions, see tune_jobs.problems.FAILING_PROBLEMS).
     failed_trials: str = "worst"
     warp_outputs: bool = True  # Yeo-Johnson on the targets, see gp.OutputScaling
+    # With warp_outputs, keep the warp only when the GP's evidence for the warped targets (times the warp's
+    # Jacobian, so both are densities of the same values) beats plain standardisation's (model.choose_warp).
+    choose_warp: bool = False
     # The powers the warp may fit; warping.UNBOUNDED, (0, 2), keeps every prediction finite in the
     # metric's units (a power above 2 bounds the bad tail: docs/benchmark/README.md).
     warp_powers: tuple[float, float] = POWERS

@@ -61,7 +61,8 @@ class GPEISearcher(SpaceSearcher):
             (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
             trial enters the GP at the worst value seen; ``"ignore"``), ``warp_outputs``
             (Yeo-Johnson output warping, ``searchers.warping``), ``warp_powers`` (the powers
-            that warp may fit), ``cost_power`` (1: expected improvement per predicted second
+            that warp may fit), ``choose_warp`` (keep the warp only where the GP's evidence
+            favours it, ``searchers.model.choose_warp``), ``cost_power`` (1: expected improvement per predicted second
             of an epoch, learnt from the results' ``time_this_iter_s``, ``searchers.cost``),
             ``explore_fraction`` (that share of suggestions continues the initial design, BOHB's
             random fraction), and the refit schedule.

@@ -57,6 +57,7 @@ SEARCHERS: dict[str, Callable[[int], Searcher]] = {
     "gp-unscreened": lambda seed: GPEISearcher(seed=seed, optimize=OptimizeOptions(n_screened=10**9)),
     "gp-input_warping": lambda seed: GPEISearcher(seed=seed, input_warping=True),
     "gp-centre5": lambda seed: GPEISearcher(seed=seed, centre_first=True, n_initial=5),
+    "gp-choosewarp": lambda seed: GPEISearcher(seed=seed, choose_warp=True),
     "random": lambda seed: peers.RandomSearcher(seed=seed),
 }
 

@@ -60,6 +60,7 @@ from .tables import markdown_table
 
 METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha", "mf-gp-map+asha",
            "mf-gp-flatnoise+asha", "mf-gp-centre5+asha", "mf-gp-explore+asha", "mf-gp-explore5+asha", "mf-gp-cost+asha",
+           "mf-gp-choosewarp+asha",
            "mf-gp+fifo", "mf-gp+hyperband", "gp+fifo", "gp-map+fifo", "gp+asha",
            "random+asha", "tpe+asha", "bohb+hyperband", "bohb+asha")
 

@@ -8,7 +8,8 @@ A method is ``<searcher>+<scheduler>``: searchers ``mf-gp`` (ours, every epoch),
 ``mf-gp-racq``, ``mf-gp-rung``, ``mf-gp-trend``, ``mf-gp-map``, ``mf-gp-flatnoise`` (one noise
 for every epoch), ``mf-gp-centre5`` (Ax's initial design: the centre, then Sobol, 5 points),
 ``mf-gp-explore`` and ``mf-gp-explore5`` (every third or fifth suggestion continues the initial
-design), ``mf-gp-cost`` (EI per predicted epoch second), ``gp`` (final results only), ``random``,
+design), ``mf-gp-cost`` (EI per predicted epoch second), ``mf-gp-choosewarp`` (the output warp kept only where the
+evidence favours it), ``gp`` (final results only), ``random``,
 ``tpe``, ``bohb``; schedulers ``asha``, ``fifo`` or ``hyperband`` (Ray's ``HyperBandForBOHB``, which
 pauses trials and resumes them; for ``bohb`` and the GP searchers). Used by ``tune_jobs.mf_benchmark``.
 """
@@ -44,6 +45,7 @@ def make_searcher(name: str, problem, seed: int):
         "mf-gp-explore": lambda: GPEISearcher(seed=seed, explore_fraction=1 / 3, **target),
         "mf-gp-explore5": lambda: GPEISearcher(seed=seed, explore_fraction=1 / 5, **target),
         "mf-gp-cost": lambda: GPEISearcher(seed=seed, cost_power=1.0, **target),
+        "mf-gp-choosewarp": lambda: GPEISearcher(seed=seed, choose_warp=True, **target),
         "gp": lambda: GPEISearcher(seed=seed, fidelity_attr=None),
         "gp-map": lambda: GPEISearcher(seed=seed, fidelity_attr=None, hyper_samples=0),
         "random": lambda: peers.RandomSearcher(seed=seed),

@@ -177,3 +177,14 @@ def test_never_finished_while_an_untried_configuration_exists():
         else:
             assert duplicates_of(u[None], free)[0]
     assert early == 0
+
+
+@pytest.mark.parametrize("choose, plain", [(False, False), (True, True)])
+def test_choose_warp_reaches_the_engines_model(choose, plain):
+    space = SearchSpace((FloatParam(("a",), 0.0, 1.0), FloatParam(("b",), 0.0, 1.0)))
+    engine = BOEngine(space, seed=0, options=EngineOptions(choose_warp=choose, hyper_samples=2))
+    rng = np.random.default_rng(0)
+    for u in rng.beta(0.4, 2.0, (30, 2)):  # a linear function seen mostly near 0 (test_gp's case)
+        engine.observe(u, float(u.sum()))
+    model = engine.refit()
+    assert all((c.scaling.power is None) == plain for c in model.components)

@@ -206,3 +206,21 @@ def test_yeojohnson_matches_scipy_and_its_power_fit_within_the_grid():
         scipy_warped, scipy_power = stats.yeojohnson(x)
         np.testing.assert_allclose(warping.yeojohnson(x, scipy_power), scipy_warped, rtol=1e-12, atol=1e-12)
         assert warping.yeojohnson_power(x) == pytest.approx(scipy_power, abs=0.03)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_choose_warp_keeps_it_for_a_long_tail_and_drops_it_for_a_skewed_linear_function(seed):
+    from searchers.model import choose_warp
+
+    rng, cat = np.random.default_rng(seed), np.zeros(2, bool)
+
+    def chosen(X, y):
+        warped = gp.fit(X, y, cat, rng=np.random.default_rng(1), warp=True)
+        plain = gp.fit(X, y, cat, rng=np.random.default_rng(1), warp=False)
+        assert warped.scaling.power is not None and plain.scaling.power is None
+        return choose_warp(warped, plain, y, cat, None).scaling.power is not None
+
+    X = rng.random((30, 2))
+    assert chosen(X, np.exp(6 * X[:, 0] + 3 * X[:, 1]))  # four orders of magnitude: the warp makes it smooth
+    X = rng.beta(0.4, 2.0, (30, 2))  # a linear function seen mostly near 0: skewed values the warp would bend
+    assert not chosen(X, X[:, 0] + X[:, 1])
