@@ -11,7 +11,8 @@ checkpoint is still on disk (``checkpoints.DropStoppedCheckpoints`` deletes
 those no report reads). Selection starts from the best config's network and
 adds, with replacement, the candidate that lowers the validation log-loss of
 the average most, for at most ``rounds`` steps, stopping when none lowers it:
-a network chosen twice weighs double. Notation: ``P: (n, 10)`` class
+a network chosen twice weighs double. ``best.json`` names each member's
+checkpoint, to load with the job's ``predict``. Notation: ``P: (n, 10)`` class
 probabilities, ``y: (n,)`` labels.
 """
 
@@ -31,12 +32,14 @@ CANDIDATES = 8  # networks scored on validation and test: each is loaded once fr
 @dataclass(frozen=True)
 class Ensemble:
     members: dict[int, int]  # trial number -> times chosen (its weight)
+    checkpoints: dict[int, str]  # trial number -> the path of the checkpoint its network was loaded from
     val_accuracy: float
     test_accuracy: float
 
     def as_dict(self) -> dict:
-        return {"members": {str(k): v for k, v in self.members.items()}, "val_accuracy": self.val_accuracy,
-                "test_accuracy": self.test_accuracy}
+        return {"members": {str(k): v for k, v in self.members.items()},
+                "checkpoints": {str(k): v for k, v in self.checkpoints.items()},
+                "val_accuracy": self.val_accuracy, "test_accuracy": self.test_accuracy}
 
 
 def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -96,5 +99,6 @@ def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int)
         test.append(job.predict(checkpoint, results[row].config, data.x_test))
     chosen = select(val, data.y_val, rounds=rounds)
     members = Counter(int(frame.loc[found[i][0], "trial"]) for i in chosen)
-    return Ensemble(dict(members), accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
+    paths = {int(frame.loc[found[i][0], "trial"]): found[i][1].path for i in chosen}
+    return Ensemble(dict(members), paths, accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
                     accuracy(sum(test[i] for i in chosen) / len(chosen), data.y_test))

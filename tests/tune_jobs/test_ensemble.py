@@ -78,4 +78,5 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
     test = sum(stored[str(tmp_path / f"trial{row}")][300] for row in rows) / len(rows)
     assert built.val_accuracy == ensemble.accuracy(val, data.y_val)
     assert built.test_accuracy == ensemble.accuracy(test, data.y_test)
+    assert built.checkpoints == {trial: str(tmp_path / f"trial{trial - 1}") for trial in built.members}
     assert ensemble.build(job, results, frame, data, first=3, rounds=5) is None  # the best config's checkpoint is gone

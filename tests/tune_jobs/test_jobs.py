@@ -49,6 +49,8 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
     assert "test accuracy" in out and "Best config" in out
     # The ensemble starts from the best config's network (through the job's own predict).
     assert str(best["best_trial"]) in best["ensemble"]["members"] and 0.0 < best["ensemble"]["test_accuracy"] <= 1.0
+    assert best["ensemble"]["checkpoints"].keys() == best["ensemble"]["members"].keys()
+    assert all(Path(path).is_dir() for path in best["ensemble"]["checkpoints"].values())
     # The job's known-good configs come first (the CNN's classic convnet).
     for i, config in enumerate(importlib.import_module(f"tune_jobs.{module}").JOB.first_configs):
         assert {key: frame.loc[i, f"config/{key}"] for key in config} == config
