@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import MnistData
-from .job import METRIC, MODE, Job
+from .job import METRIC, MODE, Job, accuracy
 
 CANDIDATES = 8  # networks scored on validation and test: each is loaded once from its checkpoint
 
@@ -45,10 +45,6 @@ class Ensemble:
 def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Mean negative log-probability of the true labels (probabilities floored at 1e-12)."""
     return float(-np.mean(np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-12))))
-
-
-def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
 def select(val_probabilities: list[np.ndarray], labels: np.ndarray, *, rounds: int) -> list[int]:
@@ -93,10 +89,9 @@ def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int)
     found = candidates(results, frame, first)
     if not found or found[0][0] != first:
         return None
-    val, test = [], []
-    for row, checkpoint in found:
-        val.append(job.predict(checkpoint, results[row].config, data.x_val))
-        test.append(job.predict(checkpoint, results[row].config, data.x_test))
+    images, n_val = np.concatenate([data.x_val, data.x_test]), len(data.y_val)
+    both = [job.predict(checkpoint, results[row].config, images) for row, checkpoint in found]  # a load each
+    val, test = [p[:n_val] for p in both], [p[n_val:] for p in both]
     chosen = select(val, data.y_val, rounds=rounds)
     members = Counter(int(frame.loc[found[i][0], "trial"]) for i in chosen)
     paths = {int(frame.loc[found[i][0], "trial"]): found[i][1].path for i in chosen}

@@ -13,6 +13,11 @@ from .data import MnistData
 METRIC, MODE = "val_accuracy", "max"
 
 
+def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The share of ``labels: (n,)`` that ``probabilities: (n, classes)`` rank first."""
+    return float(np.mean(probabilities.argmax(axis=1) == labels))
+
+
 @dataclass(frozen=True)
 class Job:
     """A trainable, its search space and how a checkpoint's network classifies digits."""
@@ -32,8 +37,7 @@ class Job:
 
     def test_accuracy(self, checkpoint, config: dict, data: MnistData) -> float:
         """Accuracy on the held-out test split of the network in ``checkpoint``."""
-        probabilities = self.predict(checkpoint, config, data.x_test)
-        return float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+        return accuracy(self.predict(checkpoint, config, data.x_test), data.y_test)
 
     def param_space(self, epochs: int, seed: int) -> dict:
         """The Tuner's ``param_space``: the search space and the sweep's seed, from which each trial

@@ -9,6 +9,7 @@ from ray import tune
 from tune_jobs import ensemble
 from tune_jobs.data import MnistData
 from tune_jobs.job import Job
+from tune_jobs.job import accuracy as top1
 
 
 def _probabilities(rng, labels, accuracy):
@@ -66,8 +67,14 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
         stored[str(directory)] = {len(y): _probabilities(rng, y, accuracy) for y in (data.y_val, data.y_test)}
         results.append(_Result(tune.Checkpoint.from_directory(directory), {"row": row}))
     shutil.rmtree(tmp_path / "trial3")
-    job = Job(name="fake", trainable=None, search_space=None, description="",
-              predict=lambda checkpoint, config, images: stored[checkpoint.path][len(images)])
+    loads = []
+
+    def predict(checkpoint, config, images):  # the validation split, then the test split
+        loads.append(checkpoint.path)
+        assert len(images) == 500
+        return np.vstack([stored[checkpoint.path][200], stored[checkpoint.path][300]])
+
+    job = Job(name="fake", trainable=None, search_space=None, description="", predict=predict)
     frame = pd.DataFrame({"trial": [1, 2, 3, 4], "best_val_accuracy": [0.6, 0.9, 0.8, 0.85]})
 
     built = ensemble.build(job, results, frame, data, first=2, rounds=5)  # the best config: trial 3
@@ -76,7 +83,8 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
     assert 3 in built.members and 4 not in built.members and sum(built.members.values()) >= 2
     val = sum(stored[str(tmp_path / f"trial{row}")][200] for row in rows) / len(rows)
     test = sum(stored[str(tmp_path / f"trial{row}")][300] for row in rows) / len(rows)
-    assert built.val_accuracy == ensemble.accuracy(val, data.y_val)
-    assert built.test_accuracy == ensemble.accuracy(test, data.y_test)
+    assert built.val_accuracy == top1(val, data.y_val)
+    assert built.test_accuracy == top1(test, data.y_test)
     assert built.checkpoints == {trial: str(tmp_path / f"trial{trial - 1}") for trial in built.members}
+    assert sorted(loads) == [str(tmp_path / f"trial{row}") for row in range(3)]  # each candidate loaded once
     assert ensemble.build(job, results, frame, data, first=3, rounds=5) is None  # the best config's checkpoint is gone
