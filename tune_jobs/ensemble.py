@@ -12,7 +12,7 @@ those no report reads). Selection starts from the best config's network and
 adds, with replacement, the candidate that lowers the validation log-loss of
 the average most, for at most ``rounds`` steps, stopping when none lowers it:
 a network chosen twice weighs double. ``best.json`` names each member's
-checkpoint, to load with the job's ``predict``. Notation: ``P: (n, 10)`` class
+checkpoint and config; ``tune_jobs.predict`` loads them and classifies digits. Notation: ``P: (n, 10)`` class
 probabilities, ``y: (n,)`` labels.
 """
 
@@ -33,12 +33,14 @@ CANDIDATES = 8  # networks scored on validation and test: each is loaded once fr
 class Ensemble:
     members: dict[int, int]  # trial number -> times chosen (its weight)
     checkpoints: dict[int, str]  # trial number -> the path of the checkpoint its network was loaded from
+    configs: dict[int, dict]  # trial number -> its config (the job's predict rebuilds the network from it)
     val_accuracy: float
     test_accuracy: float
 
     def as_dict(self) -> dict:
         return {"members": {str(k): v for k, v in self.members.items()},
                 "checkpoints": {str(k): v for k, v in self.checkpoints.items()},
+                "configs": {str(k): v for k, v in self.configs.items()},
                 "val_accuracy": self.val_accuracy, "test_accuracy": self.test_accuracy}
 
 
@@ -95,5 +97,6 @@ def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int)
     chosen = select(val, data.y_val, rounds=rounds)
     members = Counter(int(frame.loc[found[i][0], "trial"]) for i in chosen)
     paths = {int(frame.loc[found[i][0], "trial"]): found[i][1].path for i in chosen}
-    return Ensemble(dict(members), paths, accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
+    configs = {int(frame.loc[found[i][0], "trial"]): results[found[i][0]].config for i in chosen}
+    return Ensemble(dict(members), paths, configs, accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
                     accuracy(sum(test[i] for i in chosen) / len(chosen), data.y_test))

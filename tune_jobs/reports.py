@@ -135,6 +135,7 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
         "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
         "checkpoint": checkpoint.path if checkpoint is not None else None,
         "data": data.describe(),
+        "data_recipe": data.recipe(),
         "wall_seconds": round(seconds, 1),
         "searcher_seconds": None if searcher_seconds is None else round(searcher_seconds, 3),
     }

@@ -10,8 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+
+from tune_jobs.data import reload
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,11 +54,32 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
     assert str(best["best_trial"]) in best["ensemble"]["members"] and 0.0 < best["ensemble"]["test_accuracy"] <= 1.0
     assert best["ensemble"]["checkpoints"].keys() == best["ensemble"]["members"].keys()
     assert all(Path(path).is_dir() for path in best["ensemble"]["checkpoints"].values())
+    _predict_reproduces_the_ensembles_test_accuracy(run_dir, best, tmp_path)
     # The job's known-good configs come first (the CNN's classic convnet).
     for i, config in enumerate(importlib.import_module(f"tune_jobs.{module}").JOB.first_configs):
         assert {key: frame.loc[i, f"config/{key}"] for key in config} == config
     # One load, by the driver; the trials got the data from Ray's object store.
     assert len(load_log.read_text().splitlines()) == 1
+
+
+def _predict_reproduces_the_ensembles_test_accuracy(run_dir: Path, best: dict, tmp_path: Path) -> None:
+    """``tune_jobs.predict`` on the run, as the README shows it: the test split scored again, and the same
+    digits given as a uint8 .npy file, each agreeing with best.json's ensemble to the digit."""
+    expected = best["ensemble"]["test_accuracy"]
+    out = _predict([str(run_dir)])
+    assert f"test accuracy {expected:.4f} on " in out, out
+    test = reload(best["data_recipe"])
+    np.save(tmp_path / "digits.npy", np.round(test.x_test * 255).astype(np.uint8))
+    _predict([str(run_dir), "--images", str(tmp_path / "digits.npy"), "--out", str(tmp_path / "predictions.csv")])
+    labels = pd.read_csv(tmp_path / "predictions.csv")["label"].to_numpy()
+    assert np.mean(labels == test.y_test) == expected
+
+
+def _predict(args: list[str]) -> str:
+    proc = subprocess.run([sys.executable, "-m", "tune_jobs.predict", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
 
 
 def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_session, tmp_path):
