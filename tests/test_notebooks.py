@@ -39,6 +39,7 @@ def test_mnist_sweep(ray_session, tmp_path, monkeypatch):
     book = _execute("mnist_sweep.ipynb", tmp_path)
     assert _images(book) == 4  # convergence, 1-D slice, 2-D contour, importance
     assert "test accuracy" in _text(book)
+    assert "ensemble of " in _text(book)  # the sweep's ensemble loaded back (tune_jobs.predict), its figure asserted
     assert (tmp_path / "gp" / "trials.csv").exists() and (tmp_path / "random" / "best.json").exists()
 
 
