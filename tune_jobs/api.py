@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import reports, runtime
+from . import reports, runtime, storage
 from .data import MnistData, MnistFileError, load_mnist
 from .job import Job
 from .options import SweepOptions
@@ -34,7 +34,7 @@ class Sweep:
     frame: pd.DataFrame
     summary: dict
     searcher: object | None
-    run_dir: Path
+    run_dir: Path | str  # a URI (str) when --storage-path is one
 
     @property
     def curve(self) -> np.ndarray:
@@ -62,7 +62,7 @@ def run_sweep(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
     start = time.time()
     results = tuner.fit()
     seconds = time.time() - start
-    run_dir = Path(options.storage_path) / name
+    run_dir = storage.run_dir(options.storage_path, name)
     frame = reports.trials_frame(results, time_budget=options.time_budget)
     summary = reports.summarise(job, results, frame, data, searcher_name=searcher_name, seconds=seconds,
                                 searcher_seconds=getattr(searcher, "suggest_seconds", None), searcher=searcher,

@@ -12,6 +12,7 @@ import sys
 from . import api, runtime
 from .job import METRIC, Job
 from .options import SCHEDULERS, SEARCHERS, SELECTIONS, SweepOptions, parse_duration
+from .storage import staged
 
 
 def parser_for(job: Job) -> argparse.ArgumentParser:
@@ -96,9 +97,9 @@ def compare(job: Job, options: SweepOptions, data) -> None:
         print(f"\n=== {searcher_name} ===", flush=True)
         run_name = f"{options.name}/{searcher_name}"
         curves[searcher_name] = api.run_sweep(job, options, data, searcher_name, run_name).curve
-    path = options.run_dir / "convergence.png"
-    plot_convergence(curves, path, metric=METRIC)
-    print(f"\nComparison plot: {path}")
+    with staged(options.run_dir) as local:
+        plot_convergence(curves, local / "convergence.png", metric=METRIC)
+    print(f"\nComparison plot: {options.run_dir}/convergence.png")
     for searcher_name, curve in curves.items():
         print(f"  {searcher_name:8s} best {METRIC} {curve[-1]:.4f}")
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from .data import MnistData
 from .job import METRIC, MODE, Job, accuracy
+from .storage import checkpoint_location
 
 CANDIDATES = 8  # networks scored on validation and test: each is loaded once from its checkpoint
 
@@ -32,7 +33,7 @@ CANDIDATES = 8  # networks scored on validation and test: each is loaded once fr
 @dataclass(frozen=True)
 class Ensemble:
     members: dict[int, int]  # trial number -> times chosen (its weight)
-    checkpoints: dict[int, str]  # trial number -> the path of the checkpoint its network was loaded from
+    checkpoints: dict[int, str]  # trial number -> where its network's checkpoint is (a path, or a URI if remote)
     configs: dict[int, dict]  # trial number -> its config (the job's predict rebuilds the network from it)
     val_accuracy: float
     test_accuracy: float
@@ -96,7 +97,7 @@ def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int)
     val, test = [p[:n_val] for p in both], [p[n_val:] for p in both]
     chosen = select(val, data.y_val, rounds=rounds)
     members = Counter(int(frame.loc[found[i][0], "trial"]) for i in chosen)
-    paths = {int(frame.loc[found[i][0], "trial"]): found[i][1].path for i in chosen}
+    paths = {int(frame.loc[found[i][0], "trial"]): checkpoint_location(found[i][1]) for i in chosen}
     configs = {int(frame.loc[found[i][0], "trial"]): results[found[i][0]].config for i in chosen}
     return Ensemble(dict(members), paths, configs, accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
                     accuracy(sum(test[i] for i in chosen) / len(chosen), data.y_test))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 
+from . import storage
 from .job import Job
 
 # gp-final: the GP on each trial's last result only (as before multi-fidelity); tpe: Optuna's TPE through
@@ -67,8 +68,8 @@ class SweepOptions:
         problems = options.problems()
         if problems:
             raise ValueError("; ".join(problems))
-        storage = str(Path(options.storage_path).resolve()) if "://" not in options.storage_path else None
-        return replace(options, storage_path=storage or options.storage_path,
+        resolved = str(Path(options.storage_path).resolve()) if "://" not in options.storage_path else None
+        return replace(options, storage_path=resolved or options.storage_path,
                        name=options.name or options.default_name(job))
 
     def problems(self) -> list[str]:
@@ -117,8 +118,9 @@ class SweepOptions:
         return f"{job.name}-{label}-{datetime.now():%Y%m%d-%H%M%S}"
 
     @property
-    def run_dir(self) -> Path:
-        return Path(self.storage_path) / str(self.name)
+    def run_dir(self) -> Path | str:
+        """This run's directory: a ``Path``, or a URI for remote storage (``tune_jobs.storage``)."""
+        return storage.run_dir(self.storage_path, str(self.name))
 
 
 def parse_duration(text: str) -> float:

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import storage
 from .data import MnistFileError, read_idx, reload
 from .job import Job, accuracy
 
@@ -52,7 +53,7 @@ class Networks:
         """Class probabilities ``(n, 10)`` for ``images: (n, 28, 28)``: the members' weighted mean."""
         from ray.tune import Checkpoint
 
-        total = sum(weight * self.job.predict(Checkpoint.from_directory(path), config, images)
+        total = sum(weight * self.job.predict(Checkpoint(path), config, images)
                     for config, path, weight in self.members)
         return total / sum(weight for _, _, weight in self.members)
 
@@ -75,19 +76,19 @@ def load(run_dir: str | Path, *, best_config: bool = False) -> Networks:
         counts = ", ".join(t if n == 1 else f"{t} x{n}" for t, n in ensemble["members"].items())
         label = f"ensemble of {len(members)} network{'s' if len(members) > 1 else ''} (trials {counts})"
     for _, path, _ in members:
-        if path is None or not Path(path).is_dir():
+        if path is None or not storage.is_dir(path):
             raise PredictError(f"checkpoint {path} is not a directory here: the networks are read where the sweep "
                                "left them (its --storage-path)")
     return Networks(job, members, label)
 
 
 def read_summary(run_dir: str | Path) -> dict:
-    path = Path(run_dir) / "best.json"
-    if not path.is_file():
-        raise PredictError(f"{path} does not exist: give the run directory of a finished sweep")
-    summary = json.loads(path.read_text())
+    try:
+        summary = json.loads(storage.read_text(run_dir, "best.json"))
+    except FileNotFoundError:
+        raise PredictError(f"{run_dir}/best.json does not exist: give the run directory of a finished sweep") from None
     if summary.get("best_config") is None:
-        raise PredictError(f"{path}: the sweep has no best config (no trial reported a score)")
+        raise PredictError(f"{run_dir}/best.json: the sweep has no best config (no trial reported a score)")
     return summary
 
 
@@ -112,7 +113,8 @@ def read_images(path: str | Path) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m tune_jobs.predict", description=__doc__.split("\n")[0])
-    p.add_argument("run_dir", help="a finished sweep's directory (<storage-path>/<name>)")
+    p.add_argument("run_dir", help="a finished sweep's directory (<storage-path>/<name>; a URI such as "
+                                   "s3://bucket/path/name if the storage path was one)")
     p.add_argument("--images", help=".npy (n, 28, 28) or (n, 784), or an IDX image file; default: the sweep's "
                                     "test split, scored")
     p.add_argument("--out", default="predictions.csv", help="where --images' predictions go (default %(default)s)")

@@ -24,7 +24,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from . import api, runtime
+from . import api, runtime, storage
 from .options import SCHEDULERS, SEARCHERS, SweepOptions
 
 COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy: best config",
@@ -47,7 +47,8 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
     scheduler or ``+`` its own (``gp+fifo``)."""
     rows = []
     base = SweepOptions.for_job(job, **flags)
-    base.run_dir.mkdir(parents=True, exist_ok=True)  # each sweep claims its own directory inside
+    if not storage.is_uri(base.run_dir):
+        base.run_dir.mkdir(parents=True, exist_ok=True)  # each sweep claims its own directory inside
     runtime.start_ray()
     for seed in range(seeds):
         for name in searchers:
@@ -72,7 +73,8 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
                          "full_trials": int((epochs_run >= options.epochs).sum()),
                          "epochs_trained": int(epochs_run.sum())})
     frame = pd.DataFrame(rows)
-    frame.to_csv(base.run_dir / "repeat.csv", index=False)
+    with storage.staged(base.run_dir) as local:
+        frame.to_csv(local / "repeat.csv", index=False)
     return frame
 
 

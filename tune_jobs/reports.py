@@ -17,6 +17,7 @@ import pandas as pd
 from .data import MnistData
 from .ensemble import build as build_ensemble
 from .job import METRIC, MODE, Job
+from .storage import checkpoint_location, staged
 
 BEST = f"best_{METRIC}"
 
@@ -133,7 +134,7 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
         "model_pick": trial(pick),
         "ensemble": averaged.as_dict() if averaged is not None else None,
         "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
-        "checkpoint": checkpoint.path if checkpoint is not None else None,
+        "checkpoint": checkpoint_location(checkpoint) if checkpoint is not None else None,
         "data": data.describe(),
         "data_recipe": data.recipe(),
         "wall_seconds": round(seconds, 1),
@@ -170,24 +171,24 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else str(value)
 
 
-def write_reports(run_dir: Path, results, frame: pd.DataFrame, summary: dict, *, epochs: int) -> None:
+def write_reports(run_dir: Path | str, results, frame: pd.DataFrame, summary: dict, *, epochs: int) -> None:
     """``trials.csv``, ``best.json``, and the pictures: ``convergence.png`` (against trials),
     ``convergence_time.png`` (against wall time) and ``learning_curves.png``."""
     from searchers.plots import plot_convergence, plot_convergence_in_time, plot_learning_curves
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(run_dir / "trials.csv", index=False)
-    (run_dir / "best.json").write_text(json.dumps(summary, indent=2, default=_plain))
-    label = summary["searcher"]
-    plot_convergence({label: best_so_far(frame)}, run_dir / "convergence.png", metric=METRIC)
-    plot_convergence_in_time({label: best_in_time(results)}, run_dir / "convergence_time.png", metric=METRIC)
     chosen = frame.index[frame["trial"] == summary["best_trial"]]  # the best config's trial (frame rows follow results)
     best = int(chosen[0]) if len(chosen) else None
-    plot_learning_curves(learning_curves(results), run_dir / "learning_curves.png", full=epochs, best=best,
-                         metric=METRIC)
+    label = summary["searcher"]
+    with staged(run_dir) as local:
+        frame.to_csv(local / "trials.csv", index=False)
+        (local / "best.json").write_text(json.dumps(summary, indent=2, default=_plain))
+        plot_convergence({label: best_so_far(frame)}, local / "convergence.png", metric=METRIC)
+        plot_convergence_in_time({label: best_in_time(results)}, local / "convergence_time.png", metric=METRIC)
+        plot_learning_curves(learning_curves(results), local / "learning_curves.png", full=epochs, best=best,
+                             metric=METRIC)
 
 
-def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path, top: int = 5) -> None:
+def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path | str, top: int = 5) -> None:
     _print_top(frame, top)
     if summary["best_config"] is None:
         print(f"\nNo trial reported a usable {METRIC}: there is no best config.")

@@ -82,6 +82,22 @@ def _predict(args: list[str]) -> str:
     return proc.stdout
 
 
+def test_a_uri_storage_path_gets_the_reports_and_predict_reads_them_back(ray_session, tmp_path):
+    """``--storage-path`` as a URI (``s3://...`` on a cluster, ``file://`` here): the job's reports go there
+    beside Ray's checkpoints, not to a local directory named after the URI, and ``tune_jobs.predict`` reads
+    the run back through it."""
+    uri = f"file://{tmp_path}/bucket"
+    _run("torch_mlp", ["--smoke", "--name", "remote", "--storage-path", uri], ray_session, tmp_path)
+    run_dir = tmp_path / "bucket" / "remote"
+    for report in ("trials.csv", "best.json", "convergence.png", "convergence_time.png", "learning_curves.png"):
+        assert (run_dir / report).is_file(), report
+    assert not (ROOT / "file:").exists()
+    best = json.loads((run_dir / "best.json").read_text())
+    assert best["checkpoint"].startswith(str(run_dir))
+    out = _predict([f"{uri}/remote"])
+    assert f"test accuracy {best['ensemble']['test_accuracy']:.4f} on " in out, out
+
+
 def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_session, tmp_path):
     _run("torch_mlp", ["--smoke", "--name", "asha", "--scheduler", "asha", "--num-samples", "6", "--epochs", "4",
                        "--select", "model"], ray_session, tmp_path)
