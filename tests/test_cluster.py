@@ -9,6 +9,7 @@ a test fails (``tests/ray_hosts.py``). Token authentication is on.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -44,21 +45,29 @@ def cluster(tmp_path_factory):
         yield two_nodes
 
 
-def _submit(cluster: TwoNodeRay, name: str, *flags: str) -> tuple[subprocess.CompletedProcess, pd.DataFrame]:
+def _submit(cluster: TwoNodeRay, name: str, *flags: str, uri: bool = False,
+            module: str = "tune_jobs.torch_mlp") -> tuple[subprocess.CompletedProcess, pd.DataFrame | None]:
+    """``ray job submit`` of ``module`` with ``flags``; a job gets ``--smoke`` and a storage path on the
+    head's disk, as a ``file://`` URI with ``uri`` (as ``s3://`` would be on a cloud cluster)."""
     storage = cluster.tmp / "results"
+    job_flags = ["--smoke", "--storage-path", f"file://{storage}" if uri else str(storage), "--name", name]
     out = cluster.run("ray", "job", "submit", "--address", DASHBOARD, "--runtime-env", "cluster/runtime_env.yaml",
-                      "--", "python", "-m", "tune_jobs.torch_mlp", "--smoke", "--storage-path", str(storage),
-                      "--name", name, *flags)
+                      "--", "python", "-m", module, *(job_flags if module != "tune_jobs.predict" else []), *flags)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     assert "succeeded" in out.stdout + out.stderr
-    return out, pd.read_csv(storage / name / "trials.csv")
+    trials = storage / name / "trials.csv"
+    return out, pd.read_csv(trials) if trials.exists() else None
 
 
-def test_job_submitted_to_two_nodes_runs_trials_on_both(cluster):
-    out, frame = _submit(cluster, "both", "--num-samples", "4", "--max-concurrent", "2")
+def test_job_submitted_to_two_nodes_runs_trials_on_both_and_its_networks_predict(cluster):
+    out, frame = _submit(cluster, "both", "--num-samples", "4", "--max-concurrent", "2", uri=True)
     assert len(frame) == 4 and (frame["error"].isna() | (frame["error"] == "")).all()
     assert set(frame["node_ip"]) == {HEAD_IP, WORKER_IP}, frame[["trial", "node_ip"]]
     assert "test accuracy" in out.stdout
+    # The sweep's ensemble, read back through the storage URI by a job on the cluster, scores what best.json says.
+    best = json.loads((cluster.tmp / "results" / "both" / "best.json").read_text())
+    out, _ = _submit(cluster, "both", f"file://{cluster.tmp / 'results' / 'both'}", module="tune_jobs.predict")
+    assert f"test accuracy {best['ensemble']['test_accuracy']:.4f} on " in out.stdout, out.stdout[-3000:]
 
 
 def test_gpu_trials_go_only_to_the_gpu_node_and_fall_back_to_cpu(cluster):
