@@ -7,15 +7,14 @@ checkpoints. A trial stopped before the full epochs whose best score is already 
 sweep's best is never read again: the best config is the highest-validation trial (a score at
 least the best so far when that trial ended) or the GP's pick (trained to the end), and a
 stopped trial is never resumed. ``DropStoppedCheckpoints`` deletes such a trial's checkpoints
-when it ends. Local storage only (the jobs do not add it for ``s3://`` and the like).
+when it ends, on whatever filesystem Ray's storage is (a local directory, ``s3://``, ...).
 """
 
 from __future__ import annotations
 
 import math
-import shutil
-from pathlib import Path
 
+from pyarrow import fs
 from ray.tune import Callback
 
 
@@ -40,5 +39,17 @@ class DropStoppedCheckpoints(Callback):
         reached = int(trial.last_result.get("training_iteration", 0))
         if reached >= self.epochs or not self.own.get(trial.trial_id, -math.inf) < self.best:
             return
-        for directory in Path(trial.path).glob("checkpoint_*"):
-            shutil.rmtree(directory, ignore_errors=True)
+        filesystem = _filesystem(trial)
+        found = filesystem.get_file_info(fs.FileSelector(trial.path, allow_not_found=True))
+        for entry in found:
+            if entry.type == fs.FileType.Directory and entry.base_name.startswith("checkpoint_"):
+                try:
+                    filesystem.delete_dir(entry.path)
+                except OSError:
+                    pass  # gone already, or not ours to delete: the sweep goes on either way
+
+
+def _filesystem(trial) -> fs.FileSystem:
+    """The filesystem the trial's files are on (Ray's storage: local, s3://, ...); local for a bare record."""
+    storage = getattr(trial, "storage", None)
+    return storage.storage_filesystem if storage is not None else fs.LocalFileSystem()

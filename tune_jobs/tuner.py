@@ -152,8 +152,7 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
         space = without_log_steps(space)  # Optuna and ConfigSpace have no quantised log scale
     callbacks = [] if options.verbose else [Progress(options.num_samples, metric=METRIC, mode=MODE,
                                                      time_budget=options.time_budget)]
-    if "://" not in options.storage_path:
-        callbacks.append(DropStoppedCheckpoints(options.epochs, metric=METRIC, mode=MODE))
+    callbacks.append(DropStoppedCheckpoints(options.epochs, metric=METRIC, mode=MODE))
     tuner = build_tuner(
         trainable, space, metric=METRIC, mode=MODE,
         num_samples=options.num_samples, storage_path=options.storage_path, name=name, search_alg=searcher,

@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import pytest
+from pyarrow import fs
 
 from tune_jobs.checkpoints import DropStoppedCheckpoints
 
@@ -29,3 +30,16 @@ def test_only_a_stopped_trial_below_the_best_so_far_loses_its_checkpoints(tmp_pa
     # (the GP's pick may be it); behind and nan (no usable score): stopped below the best.
     assert kept == {"leader", "full"}
     assert (tmp_path / "behind").is_dir()  # the trial's own files (results) stay
+
+
+def test_the_trials_own_filesystem_deletes_them(tmp_path):
+    """Through Ray's storage filesystem (``s3://`` on a cluster), not the local disk: here a filesystem rooted
+    at ``tmp_path``, on which the trial's path is relative and names nothing on the local disk."""
+    behind = _trial(tmp_path, "behind", 1)
+    behind.path = "behind"
+    behind.storage = SimpleNamespace(storage_filesystem=fs.SubTreeFileSystem(str(tmp_path), fs.LocalFileSystem()))
+    drop = DropStoppedCheckpoints(4, metric="acc", mode="max")
+    drop.on_trial_result(0, [], SimpleNamespace(trial_id="leader"), {"acc": 0.9})
+    drop.on_trial_result(0, [], behind, {"acc": 0.5})
+    drop.on_trial_complete(0, [], behind)
+    assert (tmp_path / "behind").is_dir() and not list((tmp_path / "behind").glob("checkpoint_*"))

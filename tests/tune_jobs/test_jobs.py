@@ -87,11 +87,17 @@ def test_a_uri_storage_path_gets_the_reports_and_predict_reads_them_back(ray_ses
     beside Ray's checkpoints, not to a local directory named after the URI, and ``tune_jobs.predict`` reads
     the run back through it."""
     uri = f"file://{tmp_path}/bucket"
-    _run("torch_mlp", ["--smoke", "--name", "remote", "--storage-path", uri], ray_session, tmp_path)
+    _run("torch_mlp", ["--smoke", "--name", "remote", "--num-samples", "6", "--epochs", "4", "--storage-path", uri],
+         ray_session, tmp_path)
     run_dir = tmp_path / "bucket" / "remote"
     for report in ("trials.csv", "best.json", "convergence.png", "convergence_time.png", "learning_curves.png"):
         assert (run_dir / report).is_file(), report
     assert not (ROOT / "file:").exists()
+    # Trials ASHA stopped below the best lose their checkpoints there too (tune_jobs.checkpoints).
+    frame = pd.read_csv(run_dir / "trials.csv").set_index("trial")
+    dropped = [int(path.name.split("_")[3]) for path in run_dir.glob("train_mlp_*")
+               if not list(path.glob("checkpoint_*"))]
+    assert dropped and (frame.loc[dropped, "epochs_run"] < 4).all()
     best = json.loads((run_dir / "best.json").read_text())
     assert best["checkpoint"].startswith(str(run_dir))
     out = _predict([f"{uri}/remote"])
