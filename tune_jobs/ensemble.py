@@ -12,8 +12,8 @@ those no report reads). Selection starts from the best config's network and
 adds, with replacement, the candidate that lowers the validation log-loss of
 the average most, for at most ``rounds`` steps, stopping when none lowers it:
 a network chosen twice weighs double. ``best.json`` names each member's
-checkpoint and config; ``tune_jobs.predict`` loads them and classifies digits. Notation: ``P: (n, 10)`` class
-probabilities, ``y: (n,)`` labels.
+checkpoint and config; ``tune_jobs.predict`` loads them and classifies digits.
+Notation: ``P: (n, 10)`` class probabilities, ``y: (n,)`` labels.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ class Networks:
     label: str  # what they are, for messages: "ensemble of 3 networks (trials 7 x2, 12)"
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, 10)`` for ``images: (n, 28, 28)``: the members' weighted mean."""
+        """Class probabilities ``(n, 10)`` for ``images: (n, 28, 28)``: the members' weighted mean. Each call
+        loads the members' checkpoints again (the job's ``predict`` does): give it all the images at once."""
         from ray.tune import Checkpoint
 
         total = sum(weight * self.job.predict(Checkpoint(path), config, images)
@@ -61,7 +62,10 @@ class Networks:
 def load(run_dir: str | Path, *, best_config: bool = False) -> Networks:
     """The networks a sweep's ``best.json`` names: its ensemble, or with ``best_config`` (or without an
     ensemble) the best config's network."""
-    summary = read_summary(run_dir)
+    return _networks(read_summary(run_dir), run_dir, best_config=best_config)
+
+
+def _networks(summary: dict, run_dir: str | Path, *, best_config: bool) -> Networks:
     job = importlib.import_module(f"tune_jobs.{summary['job']}").JOB
     ensemble = summary.get("ensemble")
     if best_config or not ensemble:
@@ -121,11 +125,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--best-config", action="store_true", help="the best config's network alone, not the ensemble")
     args = p.parse_args(argv)
     try:
-        networks = load(args.run_dir, best_config=args.best_config)
+        summary = read_summary(args.run_dir)
+        networks = _networks(summary, args.run_dir, best_config=args.best_config)
         if args.images:
             _write_predictions(networks, read_images(args.images), args.out)
         else:
-            _score_test_split(networks, read_summary(args.run_dir), args.best_config)
+            _score_test_split(networks, summary, args.best_config)
     except (PredictError, MnistFileError) as e:
         sys.exit(f"predict: {e}")
 
