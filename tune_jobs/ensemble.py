@@ -96,8 +96,9 @@ def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int)
     both = [job.predict(checkpoint, results[row].config, images) for row, checkpoint in found]  # a load each
     val, test = [p[:n_val] for p in both], [p[n_val:] for p in both]
     chosen = select(val, data.y_val, rounds=rounds)
-    members = Counter(int(frame.loc[found[i][0], "trial"]) for i in chosen)
-    paths = {int(frame.loc[found[i][0], "trial"]): checkpoint_location(found[i][1]) for i in chosen}
-    configs = {int(frame.loc[found[i][0], "trial"]): results[found[i][0]].config for i in chosen}
-    return Ensemble(dict(members), paths, configs, accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
+    trials = [int(frame.loc[row, "trial"]) for row, _ in found]
+    return Ensemble(dict(Counter(trials[i] for i in chosen)),
+                    {trials[i]: checkpoint_location(found[i][1]) for i in chosen},
+                    {trials[i]: results[found[i][0]].config for i in chosen},
+                    accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
                     accuracy(sum(test[i] for i in chosen) / len(chosen), data.y_test))
