@@ -116,7 +116,10 @@ class LearningCurveTable:
 
     @classmethod
     def load(cls, path: str | Path, name: str, space: dict) -> LearningCurveTable:
+        """``space``: the job's; a parameter the job searches that the table's configs lack (added since
+        the table was built) is left out, so the replay searches the space the table was built on."""
         table = pd.read_csv(path)
+        space = {key: domain for key, domain in space.items() if f"config/{key}" in table.columns}
         accuracy = table.pivot(index="config_id", columns="epoch", values=METRIC)
         seconds = table.pivot(index="config_id", columns="epoch", values="seconds")
         configs = table.drop_duplicates("config_id").set_index("config_id").loc[accuracy.index]

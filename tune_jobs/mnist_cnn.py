@@ -8,7 +8,8 @@ The classic convnet of the Bayesian-optimisation articles,
 Conv-Conv-MaxPool-Dropout-Flatten-Dense-Dropout-Dense with RMSprop, generalised:
 ``conv_blocks`` repeats the Conv-Conv-MaxPool-Dropout block (filters doubling
 from block to block), and filters, kernel size, dense units, both dropout
-rates, optimizer, learning rate and batch size are searched, and so is
+rates, batch normalisation (after every convolution and the dense layer),
+optimizer, learning rate and batch size are searched, and so is
 ``augment``: random shifts of up to that fraction of the image (and rotations
 of up to half of it, as a fraction of a turn) while training: on 3,500
 training digits that is what lifts a convnet past 98% (README, "The jobs"),
@@ -45,6 +46,7 @@ def search_space(epochs: int) -> dict:
         "lr": tune.loguniform(1e-4, 1e-2),
         "batch_size": tune.choice([32, 64, 128]),
         "augment": tune.uniform(0.0, 0.15),
+        "batch_norm": tune.choice([True, False]),
         "epochs": epochs,
     }
 
@@ -77,21 +79,36 @@ def build_model(config: dict):
     if augment > 0.005:  # active only while training
         model.add(layers.RandomTranslation(augment, augment, fill_mode="constant"))
         model.add(layers.RandomRotation(augment / 2, fill_mode="constant"))
+    batch_norm = config.get("batch_norm", False)  # a config from before it was searched: none
     filters = config["filters"]
     for _ in range(config["conv_blocks"]):
-        model.add(layers.Conv2D(filters, config["kernel_size"], padding="same", activation="relu"))
-        model.add(layers.Conv2D(filters, config["kernel_size"], padding="same", activation="relu"))
+        for _ in range(2):
+            _add_relu_layer(model, layers.Conv2D(filters, config["kernel_size"], padding="same",
+                                                 use_bias=not batch_norm), batch_norm)
         model.add(layers.MaxPooling2D(2))
         model.add(layers.Dropout(config["dropout_conv"]))
         filters *= 2
     model.add(layers.Flatten())
-    model.add(layers.Dense(config["dense_units"], activation="relu"))
+    _add_relu_layer(model, layers.Dense(config["dense_units"], use_bias=not batch_norm), batch_norm)
     model.add(layers.Dropout(config["dropout_dense"]))
     model.add(layers.Dense(10, activation="softmax"))
     optimizer = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}[config["optimizer"]]
     model.compile(optimizer=optimizer(learning_rate=config["lr"]), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
+
+
+def _add_relu_layer(model, layer, batch_norm: bool) -> None:
+    """``layer``, batch-normalised if asked, then ReLU."""
+    from keras import layers
+
+    model.add(layer)
+    if batch_norm:
+        # Keras's default momentum, 0.99, leaves the running statistics that inference uses far from
+        # the batches' after a few hundred steps: measured, the classic config with it validated at
+        # chance (0.10-0.26) for its first 8 epochs of 55 steps, where 0.9 gave 0.885 after one.
+        model.add(layers.BatchNormalization(momentum=0.9))
+    model.add(layers.Activation("relu"))
 
 
 def train_cnn(config: dict, data: MnistData) -> None:
@@ -148,9 +165,11 @@ JOB = Job(
     defaults={"num_samples": 40, "epochs": 20, "scheduler": "asha", "time_budget": 1140},
     # The sweep affords some 15-25 trials in its 19 minutes: the default initial design of 2 d = 20
     # Sobol trials would be all of them, so the GP takes over after 8; and the first trial is the
-    # classic config (Keras's MNIST convnet with Adam's defaults and 10% shifts).
+    # classic config (Keras's MNIST convnet with Adam's defaults and 10% shifts), batch-normalised: on
+    # three splits' validation digits that learnt faster and ended as well or better (docs/cnn_job/README.md).
     first_configs=({"conv_blocks": 2, "filters": 32, "kernel_size": 3, "dense_units": 128, "dropout_conv": 0.25,
-                    "dropout_dense": 0.5, "optimizer": "adam", "lr": 1e-3, "batch_size": 64, "augment": 0.1},),
+                    "dropout_dense": 0.5, "optimizer": "adam", "lr": 1e-3, "batch_size": 64, "augment": 0.1,
+                    "batch_norm": True},),
     gp_options={"n_initial": 8},
     smoke={"num_samples": 2, "epochs": 1, "max_concurrent": 2, "scheduler": "fifo", "time_budget": None},
     smoke_subset=(400, 200),

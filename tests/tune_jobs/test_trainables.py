@@ -21,8 +21,9 @@ def small_data():
     return load_mnist().subset(500, 200)
 
 
-@pytest.mark.parametrize("job, config", [(torch_mlp.JOB, MLP_CONFIG), (mnist_cnn.JOB, CNN_CONFIG)],
-                         ids=["torch_mlp", "mnist_cnn"])
+@pytest.mark.parametrize("job, config", [(torch_mlp.JOB, MLP_CONFIG), (mnist_cnn.JOB, CNN_CONFIG),
+                                         (mnist_cnn.JOB, dict(CNN_CONFIG, batch_norm=True, batch_size=16))],
+                         ids=["torch_mlp", "mnist_cnn", "mnist_cnn_batch_norm"])
 def test_trainable_reports_every_epoch_with_a_checkpoint(ray_session, tmp_path, small_data, job, config):
     tuner = tune.Tuner(
         tune.with_parameters(job.trainable, data=small_data),
@@ -45,6 +46,19 @@ def test_trainable_reports_every_epoch_with_a_checkpoint(ray_session, tmp_path, 
 def test_mlp_widths_follow_percentage_and_shrink():
     config = dict(MLP_CONFIG, n_layers=4, neuron_pct=0.5, neuron_shrink=0.25)
     assert torch_mlp.layer_widths(config) == [512, 128, 32, 16]
+
+
+@pytest.mark.parametrize("batch_norm, normalised", [(None, 0), (False, 0), (True, 5)])
+def test_cnn_batch_norm_follows_every_convolution_and_the_dense_layer(batch_norm, normalised):
+    from keras import layers
+
+    config = dict(CNN_CONFIG, conv_blocks=2)
+    if batch_norm is not None:  # None: a config from before batch_norm was searched
+        config["batch_norm"] = batch_norm
+    model = mnist_cnn.build_model(config)
+    assert sum(isinstance(layer, layers.BatchNormalization) for layer in model.layers) == normalised
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Conv2D") == 4 and kinds.count("Activation") == 5  # ReLU after each, normalised or not
 
 
 def test_torch_uses_the_cpus_ray_gives_and_falls_back_when_the_gpu_is_not_real(monkeypatch):
