@@ -184,8 +184,8 @@ def test_a_piped_sweep_prints_a_line_per_trial_and_no_epochs(ray_session, tmp_pa
     lines = out.strip().splitlines()
     assert len([line for line in lines if re.match(r"\[\s*\d+/6\] trial \d+", line)]) == 6
     assert not any("Checkpoint successfully created" in line or "Trial status" in line for line in lines)
-    last = max(i for i, line in enumerate(lines) if line.startswith("Reports in"))
-    assert last + 1 <= 30, out
+    last = max(i for i, line in enumerate(lines) if line.startswith("Reports in")) + 1  # then the predict command
+    assert last + 1 <= 30 and "-m tune_jobs.predict" in lines[last], out
     # The summary is the last thing printed: the job disconnects from Ray before its workers are reaped
     # (their SystemExit tracebacks, forwarded to the driver, used to follow it).
     assert last == len(lines) - 1, lines[last:]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +228,17 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path | str, top: 
         print(f"Searcher time: {overhead:.2f} s of {summary['wall_seconds']:.0f} s wall "
               f"({100 * overhead / max(summary['wall_seconds'], 1e-9):.2f}%)")
     print(f"Reports in {run_dir}: trials.csv, best.json, convergence.png, convergence_time.png, learning_curves.png")
+    if summary.get("checkpoint") is not None:
+        print(f"Its networks on the test digits again, or on yours (--images FILE): {predict_command(run_dir)}")
+
+
+def predict_command(run_dir: Path | str) -> str:
+    """The command that loads the run's networks (``tune_jobs.predict``), with this interpreter: the
+    venv's, relative, when it is under the working directory (``.venv/bin/python``), else ``python``."""
+    interpreter = os.path.relpath(sys.executable)
+    if interpreter.startswith(".."):
+        interpreter = "python"
+    return shlex.join([interpreter, "-m", "tune_jobs.predict", str(run_dir)])
 
 
 def _print_top(frame: pd.DataFrame, top: int) -> None:

@@ -4,6 +4,7 @@ import importlib
 import json
 import os
 import pickle
+import shlex
 import signal
 import subprocess
 import sys
@@ -54,7 +55,7 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
     assert str(best["best_trial"]) in best["ensemble"]["members"] and 0.0 < best["ensemble"]["test_accuracy"] <= 1.0
     assert best["ensemble"]["checkpoints"].keys() == best["ensemble"]["members"].keys()
     assert all(Path(path).is_dir() for path in best["ensemble"]["checkpoints"].values())
-    _predict_reproduces_the_ensembles_test_accuracy(run_dir, best, tmp_path)
+    _predict_reproduces_the_ensembles_test_accuracy(run_dir, best, tmp_path, out)
     # The job's known-good configs come first (the CNN's classic convnet).
     for i, config in enumerate(importlib.import_module(f"tune_jobs.{module}").JOB.first_configs):
         assert {key: frame.loc[i, f"config/{key}"] for key in config} == config
@@ -62,12 +63,15 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
     assert len(load_log.read_text().splitlines()) == 1
 
 
-def _predict_reproduces_the_ensembles_test_accuracy(run_dir: Path, best: dict, tmp_path: Path) -> None:
-    """``tune_jobs.predict`` on the run, as the README shows it: the test split scored again, and the same
-    digits given as a uint8 .npy file, each agreeing with best.json's ensemble to the digit."""
+def _predict_reproduces_the_ensembles_test_accuracy(run_dir: Path, best: dict, tmp_path: Path, job_out: str) -> None:
+    """``tune_jobs.predict`` on the run, as the job's summary prints it: the test split scored again, and
+    the same digits given as a uint8 .npy file, each agreeing with best.json's ensemble to the digit."""
     expected = best["ensemble"]["test_accuracy"]
-    out = _predict([str(run_dir)])
-    assert f"test accuracy {expected:.4f} on " in out, out
+    printed = shlex.split(job_out.split("or on yours (--images FILE): ")[1].splitlines()[0])
+    assert printed[1:] == ["-m", "tune_jobs.predict", str(run_dir)], printed
+    proc = subprocess.run(printed, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"test accuracy {expected:.4f} on " in proc.stdout, proc.stdout
     test = reload(best["data_recipe"])
     np.save(tmp_path / "digits.npy", np.round(test.x_test * 255).astype(np.uint8))
     _predict([str(run_dir), "--images", str(tmp_path / "digits.npy"), "--out", str(tmp_path / "predictions.csv")])
