@@ -75,7 +75,7 @@ def problems() -> dict:
         path = TABLES / f"{job.JOB.name}.csv.gz"
         if path.exists():
             table = LearningCurveTable.load(path, f"lc_{job.JOB.name}", job.search_space(1))
-            table.space = {key: domain for key, domain in job.search_space(table.epochs).items() if key in table.space}
+            table.space = dict(table.space, epochs=table.epochs)
             found[table.name] = table
     return found
 

@@ -228,7 +228,7 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path | str, top: 
         print(f"Searcher time: {overhead:.2f} s of {summary['wall_seconds']:.0f} s wall "
               f"({100 * overhead / max(summary['wall_seconds'], 1e-9):.2f}%)")
     print(f"Reports in {run_dir}: trials.csv, best.json, convergence.png, convergence_time.png, learning_curves.png")
-    if summary.get("checkpoint") is not None:
+    if summary["checkpoint"] is not None:
         print(f"Its networks on the test digits again, or on yours (--images FILE): {predict_command(run_dir)}")
 
 
