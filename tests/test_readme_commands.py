@@ -172,6 +172,7 @@ def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
         ("gp", "asha", 0), ("gp", "asha", 1), ("random+fifo", "fifo", 0), ("random+fifo", "fifo", 1)]
     assert frame["test_accuracy"].between(0, 1).all() and frame["highest_val_test_accuracy"].between(0, 1).all()
     assert (frame["selected_by"] == "validation").all()
+    assert (frame["best_checkpoint_test_accuracy"] == frame["test_accuracy"]).all()  # 1 epoch: 1 checkpoint kept
     assert frame["model_pick_test_accuracy"].notna().tolist() == [True, False, True, False]  # the GP's, reported
     # What the wall time bought: with --smoke (1 epoch, FIFO) every trial trains to the end.
     assert (frame["trials"] == 2).all() and (frame["full_trials"] == 2).all() and (frame["epochs_trained"] == 2).all()

@@ -8,11 +8,12 @@ models its search trained.
 
 The candidates are the ``CANDIDATES`` highest-validation trials whose best
 checkpoint is still on disk (``checkpoints.DropStoppedCheckpoints`` deletes
-those no report reads). Selection starts from the best config's network and
+those no report reads); a trial's network is the average of its kept
+checkpoints (``checkpoints.kept``). Selection starts from the best config's network and
 adds, with replacement, the candidate that lowers the validation log-loss of
 the average most, for at most ``rounds`` steps, stopping when none lowers it:
 a network chosen twice weighs double. ``best.json`` names each member's
-checkpoint and config; ``tune_jobs.predict`` loads them and classifies digits.
+checkpoints and config; ``tune_jobs.predict`` loads them and classifies digits.
 Notation: ``P: (n, 10)`` class probabilities, ``y: (n,)`` labels.
 """
 
@@ -23,17 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checkpoints import kept
 from .data import MnistData
 from .job import METRIC, MODE, Job, accuracy
 from .storage import checkpoint_location
 
-CANDIDATES = 8  # networks scored on validation and test: each is loaded once from its checkpoint
+CANDIDATES = 8  # networks scored on validation and test: each checkpoint is loaded once
 
 
 @dataclass(frozen=True)
 class Ensemble:
     members: dict[int, int]  # trial number -> times chosen (its weight)
-    checkpoints: dict[int, str]  # trial number -> where its network's checkpoint is (a path, or a URI if remote)
+    checkpoints: dict[int, list[str]]  # trial number -> where its kept checkpoints are (paths, or URIs if remote)
     configs: dict[int, dict]  # trial number -> its config (the job's predict rebuilds the network from it)
     val_accuracy: float
     test_accuracy: float
@@ -66,25 +68,19 @@ def select(val_probabilities: list[np.ndarray], labels: np.ndarray, *, rounds: i
     return chosen
 
 
-def candidates(results, frame, first: int) -> list[tuple[int, object]]:
-    """``(row, checkpoint)`` of up to ``CANDIDATES`` trials by best validation, ``first`` (the best
+def candidates(results, frame, first: int) -> list[tuple[int, list]]:
+    """``(row, kept checkpoints)`` of up to ``CANDIDATES`` trials by best validation, ``first`` (the best
     config's row) first, each with a best checkpoint that still exists."""
     order = [first] + [int(r) for r in frame[f"best_{METRIC}"].dropna().sort_values(ascending=False).index
                        if int(r) != first]
     found = []
     for row in order:
-        checkpoint = results[row].get_best_checkpoint(METRIC, MODE)
-        if checkpoint is not None and _exists(checkpoint):
-            found.append((row, checkpoint))
+        checkpoints = kept(results[row], METRIC, MODE)
+        if checkpoints:
+            found.append((row, checkpoints))
         if len(found) == CANDIDATES:
             break
     return found
-
-
-def _exists(checkpoint) -> bool:
-    from pyarrow.fs import FileType
-
-    return checkpoint.filesystem.get_file_info(checkpoint.path).type != FileType.NotFound
 
 
 def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int) -> Ensemble | None:
@@ -93,12 +89,12 @@ def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int)
     if not found or found[0][0] != first:
         return None
     images, n_val = np.concatenate([data.x_val, data.x_test]), len(data.y_val)
-    both = [job.predict(checkpoint, results[row].config, images) for row, checkpoint in found]  # a load each
+    both = [job.predict_kept(checkpoints, results[row].config, images) for row, checkpoints in found]
     val, test = [p[:n_val] for p in both], [p[n_val:] for p in both]
     chosen = select(val, data.y_val, rounds=rounds)
     trials = [int(frame.loc[row, "trial"]) for row, _ in found]
     return Ensemble(dict(Counter(trials[i] for i in chosen)),
-                    {trials[i]: checkpoint_location(found[i][1]) for i in chosen},
+                    {trials[i]: [checkpoint_location(c) for c in found[i][1]] for i in chosen},
                     {trials[i]: results[found[i][0]].config for i in chosen},
                     accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
                     accuracy(sum(test[i] for i in chosen) / len(chosen), data.y_test))

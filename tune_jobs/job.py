@@ -39,6 +39,11 @@ class Job:
         """Accuracy on the held-out test split of the network in ``checkpoint``."""
         return accuracy(self.predict(checkpoint, config, data.x_test), data.y_test)
 
+    def predict_kept(self, checkpoints, config: dict, images: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, 10)`` of one trial's network: the mean over its kept ``checkpoints``
+        (``checkpoints.kept``), each loaded once."""
+        return sum(self.predict(checkpoint, config, images) for checkpoint in checkpoints) / len(checkpoints)
+
     def param_space(self, epochs: int, seed: int) -> dict:
         """The Tuner's ``param_space``: the search space and the sweep's seed, from which each trial
         derives its own (``devices.trial_seed``)."""

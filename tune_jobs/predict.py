@@ -9,7 +9,8 @@
     probabilities = networks.predict(images)          # images: (n, 28, 28) in [0, 1] -> (n, 10)
 
 ``best.json`` names the ensemble's members (their checkpoints, configs and
-weights: a network the selection chose twice counts twice) and how the sweep
+weights: a network the selection chose twice counts twice; a network is the
+average of its trial's kept checkpoints) and how the sweep
 split the digits (``data_recipe``); this module loads those checkpoints where
 the sweep left them, through the job's own ``predict``, and averages the class
 probabilities as the summary did. Without ``--images`` it scores the sweep's
@@ -43,10 +44,11 @@ class PredictError(ValueError):
 
 @dataclass(frozen=True)
 class Networks:
-    """Trained networks of one job and their weights: ``members`` is ``(config, checkpoint path, weight)``."""
+    """Trained networks of one job and their weights: ``members`` is ``(config, checkpoint paths, weight)``,
+    a network being the average of its checkpoints."""
 
     job: Job
-    members: tuple[tuple[dict, str, int], ...]
+    members: tuple[tuple[dict, tuple[str, ...], int], ...]
     label: str  # what they are, for messages: "ensemble of 3 networks (trials 7 x2, 12)"
 
     def predict(self, images: np.ndarray) -> np.ndarray:
@@ -54,8 +56,8 @@ class Networks:
         loads the members' checkpoints again (the job's ``predict`` does): give it all the images at once."""
         from ray.tune import Checkpoint
 
-        total = sum(weight * self.job.predict(Checkpoint(path), config, images)
-                    for config, path, weight in self.members)
+        total = sum(weight * self.job.predict_kept([Checkpoint(path) for path in paths], config, images)
+                    for config, paths, weight in self.members)
         return total / sum(weight for _, _, weight in self.members)
 
 
@@ -69,21 +71,27 @@ def _networks(summary: dict, run_dir: str | Path, *, best_config: bool) -> Netwo
     job = importlib.import_module(f"tune_jobs.{summary['job']}").JOB
     ensemble = summary.get("ensemble")
     if best_config or not ensemble:
-        members = ((summary["best_config"], summary["checkpoint"], 1),)
+        members = ((summary["best_config"], _paths(summary.get("checkpoints") or summary["checkpoint"]), 1),)
         label = f"the best config's network (trial {summary['best_trial']})"
     else:
         if "configs" not in ensemble:
             raise PredictError(f"{run_dir}/best.json names no configs for its ensemble (a sweep from before they "
                                "were written): use --best-config")
-        members = tuple((ensemble["configs"][t], ensemble["checkpoints"][t], int(n))
+        members = tuple((ensemble["configs"][t], _paths(ensemble["checkpoints"][t]), int(n))
                         for t, n in ensemble["members"].items())
         counts = ", ".join(t if n == 1 else f"{t} x{n}" for t, n in ensemble["members"].items())
         label = f"ensemble of {len(members)} network{'s' if len(members) > 1 else ''} (trials {counts})"
-    for _, path, _ in members:
+    for path in (path for _, paths, _ in members for path in paths):
         if path is None or not storage.is_dir(path):
             raise PredictError(f"checkpoint {path} is not a directory here: the networks are read where the sweep "
                                "left them (its --storage-path)")
     return Networks(job, members, label)
+
+
+def _paths(recorded: str | list[str] | None) -> tuple:
+    """A network's checkpoint paths as ``best.json`` gives them: a list, or one path (from a sweep run before
+    kept checkpoints were averaged)."""
+    return tuple(recorded) if isinstance(recorded, list) else (recorded,)
 
 
 def read_summary(run_dir: str | Path) -> dict:

@@ -8,7 +8,8 @@
 Sweeps run one after another (each uses the machine as the job alone would).
 Prints a markdown table: best validation accuracy, the test accuracy of the
 best config (the job's ``--select`` rule: by default the highest-validation
-trial), the test accuracy of the GP's pick (``reports.model_pick``, for
+trial; its kept checkpoints averaged, and its best-validation checkpoint
+alone beside it), the test accuracy of the GP's pick (``reports.model_pick``, for
 searchers with a model; given either way), the test accuracy of the ensemble
 (``ensemble``), what the wall time bought (trials started, trials
 trained to the end, epochs trained) and wall seconds, each as median [min, max]; writes
@@ -28,6 +29,7 @@ from . import api, runtime, storage
 from .options import SCHEDULERS, SEARCHERS, SweepOptions
 
 COLUMNS = {"best_val_accuracy": "best val accuracy", "test_accuracy": "test accuracy: best config",
+           "best_checkpoint_test_accuracy": "its best epoch alone",
            "model_pick_test_accuracy": "test accuracy: the GP's pick",
            "ensemble_test_accuracy": "test accuracy: ensemble", "trials": "trials started",
            "full_trials": "trained to the end", "epochs_trained": "epochs trained", "wall_seconds": "wall s"}
@@ -63,7 +65,8 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
             highest, pick = summary["highest_validation"] or {}, summary["model_pick"] or {}
             rows.append({"searcher": name, "scheduler": options.scheduler, "seed": seed,
                          "selected_by": summary["selected_by"],
-                         **{k: summary[k] for k in ("best_val_accuracy", "test_accuracy", "wall_seconds")},
+                         **{k: summary[k] for k in ("best_val_accuracy", "test_accuracy",
+                                                    "best_checkpoint_test_accuracy", "wall_seconds")},
                          "highest_val_test_accuracy": highest.get("test_accuracy"),
                          "model_pick_test_accuracy": pick.get("test_accuracy"),
                          "ensemble_test_accuracy": (summary["ensemble"] or {}).get("test_accuracy"),

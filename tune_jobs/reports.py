@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .checkpoints import kept
 from .data import MnistData
 from .ensemble import build as build_ensemble
-from .job import METRIC, MODE, Job
+from .job import METRIC, MODE, Job, accuracy
 from .storage import checkpoint_location, staged
 
 BEST = f"best_{METRIC}"
@@ -106,6 +107,8 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
               select: str = "validation", ensemble: int = 0) -> dict:
     """``best.json``'s content: the best config, its test accuracy, and what the sweep cost.
 
+    A trial's test accuracy is that of its kept checkpoints averaged (``checkpoints.kept``);
+    ``best_checkpoint_test_accuracy`` gives the best config's best-validation checkpoint alone.
     The best config is the trial with the highest validation accuracy, or with ``select="model"``
     the model's pick (``model_pick``) when the searcher has a model; ``selected_by`` says which.
     ``highest_validation`` and ``model_pick`` give both trials, each with its test accuracy, either
@@ -114,14 +117,14 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
     highest = int(frame[BEST].idxmax()) if usable else None  # frame rows follow results
     pick = model_pick(results, frame, searcher, epochs)
     chosen = pick if select == "model" and pick is not None else highest
-    tests = {row: _test_accuracy(job, results[row], data) for row in {chosen, highest, pick} - {None}}
+    tests = {row: _tested(job, results[row], data) for row in {chosen, highest, pick} - {None}}
 
     def trial(row: int | None) -> dict | None:
         return None if row is None else {"trial": int(frame.loc[row, "trial"]), BEST: float(frame.loc[row, BEST]),
-                                         "test_accuracy": tests[row]}
+                                         "test_accuracy": tests[row]["averaged"]}
 
     best = results[chosen] if chosen is not None else None
-    checkpoint = best.get_best_checkpoint(METRIC, MODE) if best is not None else None
+    tested = tests.get(chosen, {"averaged": None, "alone": None, "checkpoints": []})
     averaged = build_ensemble(job, results, frame, data, first=chosen, rounds=ensemble) if (
         ensemble > 0 and chosen is not None) else None
     return {
@@ -132,12 +135,14 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
         "best_trial": None if best is None else int(frame.loc[chosen, "trial"]),
         "best_config_val_accuracy": None if best is None else float(frame.loc[chosen, BEST]),
         BEST: float(frame[BEST].max()) if usable else None,
-        "test_accuracy": tests.get(chosen),
+        "test_accuracy": tested["averaged"],
+        "best_checkpoint_test_accuracy": tested["alone"],
         "highest_validation": trial(highest),
         "model_pick": trial(pick),
         "ensemble": averaged.as_dict() if averaged is not None else None,
         "best_trial_id": best.metrics.get("trial_id") if best is not None else None,
-        "checkpoint": checkpoint_location(checkpoint) if checkpoint is not None else None,
+        "checkpoint": tested["checkpoints"][0] if tested["checkpoints"] else None,  # the best-validation one
+        "checkpoints": tested["checkpoints"],
         "data": data.describe(),
         "data_recipe": data.recipe(),
         "wall_seconds": round(seconds, 1),
@@ -145,10 +150,15 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
     }
 
 
-def _test_accuracy(job: Job, result, data: MnistData) -> float | None:
-    """Test accuracy of ``result``'s best checkpoint (None without one)."""
-    checkpoint = result.get_best_checkpoint(METRIC, MODE)
-    return None if checkpoint is None else float(job.test_accuracy(checkpoint, result.config, data))
+def _tested(job: Job, result, data: MnistData) -> dict:
+    """``result``'s network on the test split: the test accuracy of its kept checkpoints ``averaged`` and of
+    its best one ``alone`` (None without a checkpoint), and where the ``checkpoints`` are, the best first."""
+    checkpoints = kept(result, METRIC, MODE)
+    if not checkpoints:
+        return {"averaged": None, "alone": None, "checkpoints": []}
+    each = [job.predict(checkpoint, result.config, data.x_test) for checkpoint in checkpoints]
+    return {"averaged": accuracy(sum(each) / len(each), data.y_test), "alone": accuracy(each[0], data.y_test),
+            "checkpoints": [checkpoint_location(checkpoint) for checkpoint in checkpoints]}
 
 
 def model_pick(results, frame: pd.DataFrame, searcher, epochs: int | None) -> int | None:
@@ -200,9 +210,11 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path | str, top: 
                if summary["selected_by"] == "model" else f"the highest {METRIC}")
         config = json.dumps(summary["best_config"], default=_plain)
         print(f"\nBest config (trial {summary['best_trial']}, {how}): {config}")
-        test = summary["test_accuracy"]
+        test, kept_here = summary["test_accuracy"], len(summary["checkpoints"])
         print(f"Its {METRIC}: {summary['best_config_val_accuracy']:.4f}   test accuracy: "
-              + ("no checkpoint to test" if test is None else f"{test:.4f}"))
+              + ("no checkpoint to test" if test is None else f"{test:.4f}")
+              + (f" (its {kept_here} kept checkpoints averaged; its best-{METRIC} epoch alone "
+                 f"{summary['best_checkpoint_test_accuracy']:.4f})" if kept_here > 1 else ""))
         for label, other in ((f"The highest {METRIC}", summary["highest_validation"]),
                              ("The GP's pick", summary["model_pick"])):
             if other is not None and other["trial"] != summary["best_trial"]:

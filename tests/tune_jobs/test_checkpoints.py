@@ -1,11 +1,12 @@
-"""Checkpoints of trials no report reads are deleted when those trials end; the others stay."""
+"""A trial's kept checkpoints; checkpoints of trials no report reads are deleted when those trials end."""
 
 from types import SimpleNamespace
 
 import pytest
 from pyarrow import fs
+from ray import tune
 
-from tune_jobs.checkpoints import DropStoppedCheckpoints
+from tune_jobs.checkpoints import DropStoppedCheckpoints, kept
 
 
 def _trial(tmp_path, name: str, epochs: int) -> SimpleNamespace:
@@ -43,3 +44,24 @@ def test_the_trials_own_filesystem_deletes_them(tmp_path):
     drop.on_trial_result(0, [], behind, {"acc": 0.5})
     drop.on_trial_complete(0, [], behind)
     assert (tmp_path / "behind").is_dir() and not list((tmp_path / "behind").glob("checkpoint_*"))
+
+
+def test_kept_gives_the_best_first_then_the_others_tune_kept_each_once_and_only_those_on_disk(tmp_path):
+    made = {}
+    for epoch in (3, 5, 6, 7):
+        (tmp_path / f"checkpoint_{epoch}").mkdir()
+        made[epoch] = tune.Checkpoint.from_directory(tmp_path / f"checkpoint_{epoch}")
+
+    def result(best: list[int], latest: int) -> SimpleNamespace:
+        return SimpleNamespace(best_checkpoints=[(made[e], {}) for e in best], checkpoint=made[latest],
+                               get_best_checkpoint=lambda metric, mode: made[best[0]])
+
+    def epochs(checkpoints) -> list[int]:
+        return [int(c.path.rsplit("_", 1)[1]) for c in checkpoints]
+
+    assert epochs(kept(result([5, 3], 7), "acc", "max")) == [5, 3, 7]
+    assert epochs(kept(result([7, 5], 7), "acc", "max")) == [7, 5]  # the latest is the best: once
+    (tmp_path / "checkpoint_3").rmdir()
+    assert epochs(kept(result([5, 3], 7), "acc", "max")) == [5, 7]
+    (tmp_path / "checkpoint_5").rmdir()
+    assert kept(result([5, 6], 7), "acc", "max") == []  # the best one is gone, and with it the network

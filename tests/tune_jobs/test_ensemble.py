@@ -49,23 +49,30 @@ def test_each_pick_lowers_the_log_loss_and_selection_stops_only_when_none_does()
 
 
 class _Result:
-    def __init__(self, checkpoint, config):
-        self.checkpoint, self.config = checkpoint, config
+    """A trial's result as ``checkpoints.kept`` reads it: its best checkpoint, the others Tune kept, its latest."""
+
+    def __init__(self, checkpoints, config):
+        self.best_checkpoints = [(c, {}) for c in checkpoints[:2]]
+        self.checkpoint, self.config = checkpoints[-1], config
 
     def get_best_checkpoint(self, metric, mode):
-        return self.checkpoint
+        return self.best_checkpoints[0][0]
 
 
 def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_the_average(tmp_path):
+    """Each trial kept three checkpoints; its network is their average, and the ensemble averages networks."""
     rng = np.random.default_rng(0)
     data = MnistData(np.zeros((2, 28, 28)), np.zeros(2, int), np.zeros((200, 28, 28)), rng.integers(0, 10, 200),
                      np.zeros((300, 28, 28)), rng.integers(0, 10, 300), "fake")
     results, stored = [], {}
     for row, accuracy in enumerate((0.6, 0.9, 0.8, 0.85)):  # row 3 is deleted before the ensemble is built
-        directory = tmp_path / f"trial{row}"
-        directory.mkdir()
-        stored[str(directory)] = {len(y): _probabilities(rng, y, accuracy) for y in (data.y_val, data.y_test)}
-        results.append(_Result(tune.Checkpoint.from_directory(directory), {"row": row}))
+        checkpoints = []
+        for epoch in range(3):
+            directory = tmp_path / f"trial{row}" / f"checkpoint_{epoch}"
+            directory.mkdir(parents=True)
+            stored[str(directory)] = {len(y): _probabilities(rng, y, accuracy) for y in (data.y_val, data.y_test)}
+            checkpoints.append(tune.Checkpoint.from_directory(directory))
+        results.append(_Result(checkpoints, {"row": row}))
     shutil.rmtree(tmp_path / "trial3")
     loads = []
 
@@ -74,6 +81,9 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
         assert len(images) == 500
         return np.vstack([stored[checkpoint.path][200], stored[checkpoint.path][300]])
 
+    def network(row: int, n: int) -> np.ndarray:
+        return sum(stored[str(tmp_path / f"trial{row}" / f"checkpoint_{epoch}")][n] for epoch in range(3)) / 3
+
     job = Job(name="fake", trainable=None, search_space=None, description="", predict=predict)
     frame = pd.DataFrame({"trial": [1, 2, 3, 4], "best_val_accuracy": [0.6, 0.9, 0.8, 0.85]})
 
@@ -81,10 +91,10 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
 
     rows = [row for trial, n in built.members.items() for row in [trial - 1] * n]
     assert 3 in built.members and 4 not in built.members and sum(built.members.values()) >= 2
-    val = sum(stored[str(tmp_path / f"trial{row}")][200] for row in rows) / len(rows)
-    test = sum(stored[str(tmp_path / f"trial{row}")][300] for row in rows) / len(rows)
-    assert built.val_accuracy == top1(val, data.y_val)
-    assert built.test_accuracy == top1(test, data.y_test)
-    assert built.checkpoints == {trial: str(tmp_path / f"trial{trial - 1}") for trial in built.members}
-    assert sorted(loads) == [str(tmp_path / f"trial{row}") for row in range(3)]  # each candidate loaded once
+    assert built.val_accuracy == top1(sum(network(row, 200) for row in rows) / len(rows), data.y_val)
+    assert built.test_accuracy == top1(sum(network(row, 300) for row in rows) / len(rows), data.y_test)
+    kept = {trial: [str(tmp_path / f"trial{trial - 1}" / f"checkpoint_{epoch}") for epoch in range(3)]
+            for trial in built.members}
+    assert built.checkpoints == kept
+    assert sorted(loads) == sorted(stored)[:9]  # each kept checkpoint of the three candidates loaded once
     assert ensemble.build(job, results, frame, data, first=3, rounds=5) is None  # the best config's checkpoint is gone

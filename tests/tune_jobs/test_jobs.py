@@ -54,7 +54,7 @@ def test_smoke_job_writes_reports_and_loads_data_once(ray_session, tmp_path, mod
     # The ensemble starts from the best config's network (through the job's own predict).
     assert str(best["best_trial"]) in best["ensemble"]["members"] and 0.0 < best["ensemble"]["test_accuracy"] <= 1.0
     assert best["ensemble"]["checkpoints"].keys() == best["ensemble"]["members"].keys()
-    assert all(Path(path).is_dir() for path in best["ensemble"]["checkpoints"].values())
+    assert all(Path(path).is_dir() for paths in best["ensemble"]["checkpoints"].values() for path in paths)
     _predict_reproduces_the_ensembles_test_accuracy(run_dir, best, tmp_path, out)
     # The job's known-good configs come first (the CNN's classic convnet).
     for i, config in enumerate(importlib.import_module(f"tune_jobs.{module}").JOB.first_configs):
@@ -126,6 +126,7 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
     assert 0.0 < highest["test_accuracy"] <= 1.0
     assert best["model_pick"] == {"trial": best["best_trial"], "best_val_accuracy": best["best_config_val_accuracy"],
                                   "test_accuracy": best["test_accuracy"]}
+    _the_best_configs_network_is_its_kept_checkpoints(tmp_path / "asha", best)
     # Checkpoints stay for the trials a report may read: trained to the end, or the best so far when stopped.
     by_number = frame.set_index("trial")
     for path in (tmp_path / "asha").glob("train_mlp_*"):
@@ -137,6 +138,22 @@ def test_asha_stops_trials_early_and_the_searcher_still_learns_from_them(ray_ses
     # Each trial is in the model at the epoch it reached, a stopped one never as a finished run.
     reached = sorted(max(curve) for curve in state["_engine"].curves.results.values())
     assert reached == sorted(frame["epochs_run"]) and len(state["_engine"].y) == 0
+
+
+def _the_best_configs_network_is_its_kept_checkpoints(run_dir: Path, best: dict) -> None:
+    """best.json's checkpoints are those Tune kept of the best config's trial: its best-validation epoch first,
+    its latest, and its second best; their average is its test accuracy, which ``--best-config`` scores again."""
+    trial = next(path for path in run_dir.glob("train_mlp_*") if int(path.name.split("_")[3]) == best["best_trial"])
+    reports = [json.loads(line) for line in (trial / "result.json").read_text().splitlines()]
+    score = {r["checkpoint_dir_name"]: r["val_accuracy"] for r in reports}
+    names = [Path(path).name for path in best["checkpoints"]]
+    assert best["checkpoints"][0] == best["checkpoint"] and all(Path(path).is_dir() for path in best["checkpoints"])
+    assert score[names[0]] == max(score.values()) and reports[-1]["checkpoint_dir_name"] in names
+    assert len(set(names)) == len(names) and 2 <= len(names) <= 3
+    second = sorted(score.values())[-2]
+    assert all(score[name] >= second for name in names if name != reports[-1]["checkpoint_dir_name"])
+    out = _predict([str(run_dir), "--best-config"])
+    assert f"test accuracy {best['test_accuracy']:.4f} on " in out and 0.0 < best["best_checkpoint_test_accuracy"] <= 1
 
 
 def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
