@@ -35,10 +35,6 @@ class Job:
     first_configs: tuple[dict, ...] = ()
     gp_options: dict = field(default_factory=dict)
 
-    def test_accuracy(self, checkpoint, config: dict, data: MnistData) -> float:
-        """Accuracy on the held-out test split of the network in ``checkpoint``."""
-        return accuracy(self.predict(checkpoint, config, data.x_test), data.y_test)
-
     def predict_kept(self, checkpoints, config: dict, images: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, 10)`` of one trial's network: the mean over its kept ``checkpoints``
         (``checkpoints.kept``), each loaded once."""
