@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 # Before ray is imported anywhere: keep a single-node Ray on 127.0.0.1.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -21,3 +22,34 @@ def ray_session():
     address = context.address_info["gcs_address"]
     yield address
     ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _ray_cpus_released(request):
+    """After each test on the shared Ray, its CPUs are free again.
+
+    A test that leaves a CPU held (a placement group or an actor outliving its sweep) fails here,
+    naming what holds it, and the placement groups are removed; otherwise every later test that
+    needs both CPUs would wait for them forever.
+    """
+    yield
+    if "ray_session" not in request.fixturenames:
+        return
+    import ray
+    from ray.util.placement_group import PlacementGroup
+
+    total = ray.cluster_resources().get("CPU", 0.0)
+    deadline = time.monotonic() + 60  # a driver that just exited is noticed within seconds
+    while ray.available_resources().get("CPU", 0.0) < total and time.monotonic() < deadline:
+        time.sleep(0.2)
+    held = total - ray.available_resources().get("CPU", 0.0)
+    if held <= 0:
+        return
+    groups = [g for g in ray.util.placement_group_table().values() if g["state"] != "REMOVED"]
+    actors = [a for a in ray._private.state.actors().values() if a["State"] != "DEAD"]
+    for group in groups:
+        ray.util.remove_placement_group(PlacementGroup(ray.PlacementGroupID.from_hex(group["placement_group_id"])))
+    pytest.fail(f"{held:g} CPU of the shared Ray still held 60 s after the test. Placement groups (removed now): "
+                + "; ".join(f"{g['placement_group_id']} {g['state']} {g['bundles']}" for g in groups)
+                + ". Actors: " + "; ".join(f"{a['ActorClassName']} job {a['JobID']} {a['State']} pid {a['Pid']}"
+                                           for a in actors))

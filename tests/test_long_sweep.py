@@ -9,6 +9,7 @@ from tune_jobs.long_sweep import run
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)
 def test_thousand_trial_sweep_completes(ray_session, tmp_path):
     searcher, _, best = run(1000, 2, 0, str(tmp_path))
     assert searcher.n_observations == 1000 and not searcher.failures

@@ -88,6 +88,7 @@ def test_benchmark_at_batch_4_makes_no_duplicates(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2000)
 def test_full_benchmark_meets_the_hartmann6_target(tmp_path):
     summary, timing = _benchmark(tmp_path, "--jobs", "2")
     gp = summary[(summary["problem"] == "hartmann6") & (summary["batch"] == 1) & (summary["searcher"] == "gp")]
@@ -126,12 +127,14 @@ def test_long_sweep_command(ray_session, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2000)
 def test_quick_benchmark_of_every_searcher(tmp_path):
     summary, _ = _benchmark(tmp_path, "--quick", "--searchers", "gp", "ax", "optuna-gp", "optuna-tpe", "random")
     assert set(summary["searcher"]) == {"gp", "ax", "optuna-gp", "optuna-tpe", "random"}
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(6000)
 def test_the_cnn_sweep_runs_in_full(ray_session, tmp_path):
     _run([sys.executable, "-m", "tune_jobs.mnist_cnn", "--storage-path", str(tmp_path), "--name", "cnn"], ray_session,
          timeout=5400)
@@ -142,6 +145,7 @@ def test_the_cnn_sweep_runs_in_full(ray_session, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2000)
 def test_the_main_sweep_reaches_95_percent(ray_session, tmp_path):
     out = _run([sys.executable, "dev.py", "sweep", "--storage-path", str(tmp_path), "--name", "main"], ray_session,
                timeout=1800)
