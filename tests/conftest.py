@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 # Before ray is imported anywhere: keep a single-node Ray on 127.0.0.1.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
@@ -28,9 +29,10 @@ def ray_session():
 def _ray_cpus_released(request):
     """After each test on the shared Ray, its CPUs are free again.
 
-    A test that leaves a CPU held (a placement group or an actor outliving its sweep) fails here,
-    naming what holds it, and the placement groups are removed; otherwise every later test that
-    needs both CPUs would wait for them forever.
+    A CPU still held after 60 s by a job that is alive (this process's sweeps, or a job the test left
+    running) fails the test, naming what holds it. One held by a job that has ended is Ray's to free:
+    a warning names it. Either way the placement groups are removed, or every later test that needs
+    both CPUs would wait for them forever.
     """
     yield
     if "ray_session" not in request.fixturenames:
@@ -45,11 +47,18 @@ def _ray_cpus_released(request):
     held = total - ray.available_resources().get("CPU", 0.0)
     if held <= 0:
         return
+    ended = {job["JobID"] for job in ray._private.state.jobs() if job["IsDead"]}
     groups = [g for g in ray.util.placement_group_table().values() if g["state"] != "REMOVED"]
     actors = [a for a in ray._private.state.actors().values() if a["State"] != "DEAD"]
     for group in groups:
         ray.util.remove_placement_group(PlacementGroup(ray.PlacementGroupID.from_hex(group["placement_group_id"])))
-    pytest.fail(f"{held:g} CPU of the shared Ray still held 60 s after the test. Placement groups (removed now): "
-                + "; ".join(f"{g['placement_group_id']} {g['state']} {g['bundles']}" for g in groups)
-                + ". Actors: " + "; ".join(f"{a['ActorClassName']} job {a['JobID']} {a['State']} pid {a['Pid']}"
-                                           for a in actors))
+    message = (f"{held:g} CPU of the shared Ray still held 60 s after the test. Placement groups (removed now): "
+               + "; ".join(f"{g['placement_group_id']} {g['state']} {g['bundles']}" for g in groups)
+               + ". Actors: " + "; ".join(f"{a['ActorClassName']} job {a['JobID']} {a['State']} pid {a['Pid']}"
+                                          for a in actors) + f". Ended jobs: {sorted(ended)}")
+    # a placement group's id ends with its job's id
+    if (groups or actors) and all(any(g["placement_group_id"].endswith(job) for job in ended) for g in groups) and all(
+            a["JobID"] in ended for a in actors):
+        warnings.warn(f"Ray did not free what ended jobs held: {message}", stacklevel=1)
+    else:
+        pytest.fail(message)
