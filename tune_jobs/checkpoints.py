@@ -13,13 +13,15 @@ A trial that keeps its checkpoints keeps three: its two best by validation and i
 (``tuner.py``, ``keep_checkpoints=2``; Tune never deletes the latest). ``kept`` gives them; the
 reports score a trial's network as the average of their class probabilities (``Job.predict_kept``):
 measured offline, that beat the best-validation checkpoint alone on test in 53 of 64 full trials
-and lost in 5 (``docs/checkpoint_averaging/``).
+and lost in 5 (``docs/checkpoint_averaging/``). ``Scored`` loads each checkpoint once for all the
+reports of a sweep.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from pyarrow import fs
 from ray.tune import Callback
 
@@ -36,6 +38,25 @@ def kept(result, metric: str, mode: str) -> list:
         if checkpoint is not None and checkpoint.path not in {c.path for c in found} and exists(checkpoint):
             found.append(checkpoint)
     return found
+
+
+class Scored:
+    """Class probabilities of checkpoints on ``data``'s validation digits, then its test digits: each checkpoint
+    loaded once, however many reports read it (the best config's test accuracy, the highest-validation
+    trial's, the GP's pick's and the ensemble's candidates are often the same networks)."""
+
+    def __init__(self, job, data):
+        self.job, self.data = job, data
+        self.images = np.concatenate([data.x_val, data.x_test])
+        self.n_val = len(data.y_val)
+        self._seen: dict[str, np.ndarray] = {}
+
+    def each(self, checkpoints, config: dict) -> list[np.ndarray]:
+        """Per checkpoint, its probabilities ``(n_val + n_test, 10)``."""
+        for checkpoint in checkpoints:
+            if checkpoint.path not in self._seen:
+                self._seen[checkpoint.path] = self.job.predict(checkpoint, config, self.images)
+        return [self._seen[checkpoint.path] for checkpoint in checkpoints]
 
 
 def exists(checkpoint) -> bool:

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checkpoints import kept
-from .data import MnistData
-from .job import METRIC, MODE, Job, accuracy
+from .checkpoints import Scored, kept
+from .job import METRIC, MODE, accuracy
 from .storage import checkpoint_location
 
 CANDIDATES = 8  # networks scored on validation and test: each checkpoint is loaded once
@@ -83,13 +82,14 @@ def candidates(results, frame, first: int) -> list[tuple[int, list]]:
     return found
 
 
-def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int) -> Ensemble | None:
-    """The ensemble of the sweep's networks that starts from row ``first``; None without its checkpoint."""
+def build(scored: Scored, results, frame, *, first: int, rounds: int) -> Ensemble | None:
+    """The ensemble of the sweep's networks that starts from row ``first``; None without its checkpoint.
+    A network is its kept checkpoints averaged."""
     found = candidates(results, frame, first)
     if not found or found[0][0] != first:
         return None
-    images, n_val = np.concatenate([data.x_val, data.x_test]), len(data.y_val)
-    both = [job.predict_kept(checkpoints, results[row].config, images) for row, checkpoints in found]
+    data, n_val = scored.data, scored.n_val
+    both = [_mean(scored.each(checkpoints, results[row].config)) for row, checkpoints in found]
     val, test = [p[:n_val] for p in both], [p[n_val:] for p in both]
     chosen = select(val, data.y_val, rounds=rounds)
     trials = [int(frame.loc[row, "trial"]) for row, _ in found]
@@ -98,3 +98,7 @@ def build(job: Job, results, frame, data: MnistData, *, first: int, rounds: int)
                     {trials[i]: results[found[i][0]].config for i in chosen},
                     accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
                     accuracy(sum(test[i] for i in chosen) / len(chosen), data.y_test))
+
+
+def _mean(each: list[np.ndarray]) -> np.ndarray:
+    return sum(each) / len(each)  # as Job.predict_kept averages, so that tune_jobs.predict scores the same

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .checkpoints import kept
+from .checkpoints import Scored, kept
 from .data import MnistData
 from .ensemble import build as build_ensemble
 from .job import METRIC, MODE, Job, accuracy
@@ -117,7 +117,8 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
     highest = int(frame[BEST].idxmax()) if usable else None  # frame rows follow results
     pick = model_pick(results, frame, searcher, epochs)
     chosen = pick if select == "model" and pick is not None else highest
-    tests = {row: _tested(job, results[row], data) for row in {chosen, highest, pick} - {None}}
+    scored = Scored(job, data)
+    tests = {row: _tested(scored, results[row]) for row in {chosen, highest, pick} - {None}}
 
     def trial(row: int | None) -> dict | None:
         return None if row is None else {"trial": int(frame.loc[row, "trial"]), BEST: float(frame.loc[row, BEST]),
@@ -125,7 +126,7 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
 
     best = results[chosen] if chosen is not None else None
     tested = tests.get(chosen, {"averaged": None, "alone": None, "checkpoints": []})
-    averaged = build_ensemble(job, results, frame, data, first=chosen, rounds=ensemble) if (
+    averaged = build_ensemble(scored, results, frame, first=chosen, rounds=ensemble) if (
         ensemble > 0 and chosen is not None) else None
     return {
         "job": job.name, "searcher": searcher_name, "trials": len(frame),
@@ -150,14 +151,15 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
     }
 
 
-def _tested(job: Job, result, data: MnistData) -> dict:
+def _tested(scored: Scored, result) -> dict:
     """``result``'s network on the test split: the test accuracy of its kept checkpoints ``averaged`` and of
     its best one ``alone`` (None without a checkpoint), and where the ``checkpoints`` are, the best first."""
     checkpoints = kept(result, METRIC, MODE)
     if not checkpoints:
         return {"averaged": None, "alone": None, "checkpoints": []}
-    each = [job.predict(checkpoint, result.config, data.x_test) for checkpoint in checkpoints]
-    return {"averaged": accuracy(sum(each) / len(each), data.y_test), "alone": accuracy(each[0], data.y_test),
+    y_test = scored.data.y_test
+    each = [p[scored.n_val:] for p in scored.each(checkpoints, result.config)]
+    return {"averaged": accuracy(sum(each) / len(each), y_test), "alone": accuracy(each[0], y_test),
             "checkpoints": [checkpoint_location(checkpoint) for checkpoint in checkpoints]}
 
 

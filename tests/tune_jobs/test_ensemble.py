@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from ray import tune
 
-from tune_jobs import ensemble
+from tune_jobs import ensemble, reports
+from tune_jobs.checkpoints import Scored
 from tune_jobs.data import MnistData
 from tune_jobs.job import Job
 from tune_jobs.job import accuracy as top1
@@ -53,7 +54,7 @@ class _Result:
 
     def __init__(self, checkpoints, config):
         self.best_checkpoints = [(c, {}) for c in checkpoints[:2]]
-        self.checkpoint, self.config = checkpoints[-1], config
+        self.checkpoint, self.config, self.metrics = checkpoints[-1], config, {}
 
     def get_best_checkpoint(self, metric, mode):
         return self.best_checkpoints[0][0]
@@ -87,7 +88,7 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
     job = Job(name="fake", trainable=None, search_space=None, description="", predict=predict)
     frame = pd.DataFrame({"trial": [1, 2, 3, 4], "best_val_accuracy": [0.6, 0.9, 0.8, 0.85]})
 
-    built = ensemble.build(job, results, frame, data, first=2, rounds=5)  # the best config: trial 3
+    built = ensemble.build(Scored(job, data), results, frame, first=2, rounds=5)  # the best config: trial 3
 
     rows = [row for trial, n in built.members.items() for row in [trial - 1] * n]
     assert 3 in built.members and 4 not in built.members and sum(built.members.values()) >= 2
@@ -97,4 +98,15 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
             for trial in built.members}
     assert built.checkpoints == kept
     assert sorted(loads) == sorted(stored)[:9]  # each kept checkpoint of the three candidates loaded once
-    assert ensemble.build(job, results, frame, data, first=3, rounds=5) is None  # the best config's checkpoint is gone
+    assert ensemble.build(Scored(job, data), results, frame, first=3, rounds=5) is None  # trial 4's best is gone
+
+    # The reports test the best config (trial 2, the highest validation) and build its ensemble: its
+    # checkpoints are read once for both.
+    loads.clear()
+    frame = frame.assign(error="")
+    summary = reports.summarise(job, results, frame, data, searcher_name="fake", seconds=1.0, searcher_seconds=None,
+                                ensemble=5)
+    assert sorted(loads) == sorted(stored)[:9]
+    assert summary["best_trial"] == 2 and summary["test_accuracy"] == top1(network(1, 300), data.y_test)
+    assert summary["ensemble"]["test_accuracy"] == ensemble.build(Scored(job, data), results, frame, first=1,
+                                                                  rounds=5).test_accuracy
