@@ -109,7 +109,9 @@ def test_searchers_timed_side_by_side(tmp_path):
 
 
 def test_speedup_command_runs_trials_one_then_two_at_a_time(ray_session):
-    out = _run([sys.executable, "-m", "tune_jobs.speedup", "--trials", "2", "--epochs", "2", "--seeds", "2"],
+    # 4 trials, not 2: two 2-epoch trials train for about 3 s each here, so a second worker that starts
+    # 3 s late on a slower machine would never train beside the first
+    out = _run([sys.executable, "-m", "tune_jobs.speedup", "--trials", "4", "--epochs", "2", "--seeds", "2"],
                ray_session)
     assert re.findall(r"seed (\d), max concurrent (\d)", out) == [("0", "1"), ("0", "2"), ("1", "2"), ("1", "1")]
     rows = [line.strip("|").split("|") for line in out.splitlines() if re.match(r"\| \d+ \|", line)]
