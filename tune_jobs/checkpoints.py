@@ -58,6 +58,11 @@ class Scored:
                 self._seen[checkpoint.path] = self.job.predict(checkpoint, config, self.images)
         return [self._seen[checkpoint.path] for checkpoint in checkpoints]
 
+    def network(self, checkpoints, config: dict) -> np.ndarray:
+        """A trial's network: its checkpoints' probabilities averaged, as ``Job.predict_kept`` averages them."""
+        each = self.each(checkpoints, config)
+        return sum(each) / len(each)
+
 
 def exists(checkpoint) -> bool:
     return checkpoint.filesystem.get_file_info(checkpoint.path).type != fs.FileType.NotFound

@@ -89,7 +89,7 @@ def build(scored: Scored, results, frame, *, first: int, rounds: int) -> Ensembl
     if not found or found[0][0] != first:
         return None
     data, n_val = scored.data, scored.n_val
-    both = [_mean(scored.each(checkpoints, results[row].config)) for row, checkpoints in found]
+    both = [scored.network(checkpoints, results[row].config) for row, checkpoints in found]
     val, test = [p[:n_val] for p in both], [p[n_val:] for p in both]
     chosen = select(val, data.y_val, rounds=rounds)
     trials = [int(frame.loc[row, "trial"]) for row, _ in found]
@@ -98,7 +98,3 @@ def build(scored: Scored, results, frame, *, first: int, rounds: int) -> Ensembl
                     {trials[i]: results[found[i][0]].config for i in chosen},
                     accuracy(sum(val[i] for i in chosen) / len(chosen), data.y_val),
                     accuracy(sum(test[i] for i in chosen) / len(chosen), data.y_test))
-
-
-def _mean(each: list[np.ndarray]) -> np.ndarray:
-    return sum(each) / len(each)  # as Job.predict_kept averages, so that tune_jobs.predict scores the same

@@ -157,9 +157,9 @@ def _tested(scored: Scored, result) -> dict:
     checkpoints = kept(result, METRIC, MODE)
     if not checkpoints:
         return {"averaged": None, "alone": None, "checkpoints": []}
-    y_test = scored.data.y_test
-    each = [p[scored.n_val:] for p in scored.each(checkpoints, result.config)]
-    return {"averaged": accuracy(sum(each) / len(each), y_test), "alone": accuracy(each[0], y_test),
+    y_test, n_val = scored.data.y_test, scored.n_val
+    averaged, best = scored.network(checkpoints, result.config), scored.each(checkpoints[:1], result.config)[0]
+    return {"averaged": accuracy(averaged[n_val:], y_test), "alone": accuracy(best[n_val:], y_test),
             "checkpoints": [checkpoint_location(checkpoint) for checkpoint in checkpoints]}
 
 
