@@ -56,9 +56,9 @@ def _ray_cpus_released(request):
                + "; ".join(f"{g['placement_group_id']} {g['state']} {g['bundles']}" for g in groups)
                + ". Actors: " + "; ".join(f"{a['ActorClassName']} job {a['JobID']} {a['State']} pid {a['Pid']}"
                                           for a in actors) + f". Ended jobs: {sorted(ended)}")
-    # a placement group's id ends with its job's id
-    if (groups or actors) and all(any(g["placement_group_id"].endswith(job) for job in ended) for g in groups) and all(
-            a["JobID"] in ended for a in actors):
+    live = [g for g in groups if g["placement_group_id"][-8:] not in ended]  # the id ends with its job's id
+    live += [a for a in actors if a["JobID"] not in ended]
+    if (groups or actors) and not live:
         warnings.warn(f"Ray did not free what ended jobs held: {message}", stacklevel=1)
     else:
         pytest.fail(message)
