@@ -109,8 +109,6 @@ def test_searchers_timed_side_by_side(tmp_path):
 
 
 def test_speedup_command_runs_trials_one_then_two_at_a_time(ray_session):
-    # 4 trials, not 2: two 2-epoch trials train for about 3 s each here, so a second worker that starts
-    # 3 s late on a slower machine would never train beside the first
     out = _run([sys.executable, "-m", "tune_jobs.speedup", "--trials", "4", "--epochs", "2", "--seeds", "2"],
                ray_session)
     assert re.findall(r"seed (\d), max concurrent (\d)", out) == [("0", "1"), ("0", "2"), ("1", "2"), ("1", "1")]
@@ -196,3 +194,11 @@ def test_a_piped_sweep_prints_a_line_per_trial_and_no_epochs(ray_session, tmp_pa
     # The summary is the last thing printed: the job disconnects from Ray before its workers are reaped
     # (their SystemExit tracebacks, forwarded to the driver, used to follow it).
     assert last == len(lines) - 1, lines[last:]
+
+
+def test_peak_overlap_counts_trials_running_at_the_same_moment():
+    from tune_jobs.speedup import peak_overlap
+
+    assert peak_overlap([(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]) == 1  # one after another
+    assert peak_overlap([(0.0, 1.0), (0.5, 2.0), (0.9, 1.5), (1.6, 3.0)]) == 3
+    assert peak_overlap([(0.0, 0.2), (0.1, 0.3)]) == 2  # shorter than a second: still seen side by side
