@@ -1,4 +1,4 @@
-"""Where a sweep's slot time went: trials, epochs, seconds per epoch, by batch size.
+"""Where a sweep's slot time went: trials, epochs, seconds per epoch, by batch size and by depth.
 
     PYTHONPATH=. .venv/bin/python docs/trial_counts/trial_time.py RUN_DIR [RUN_DIR ...]
 
@@ -19,7 +19,9 @@ def trials(run: Path) -> pd.DataFrame:
     for result in sorted(run.glob("*/result.json")):
         lines = [json.loads(line) for line in result.read_text().splitlines() if line.strip()]
         if lines:
-            rows.append({"batch_size": lines[-1]["config"]["batch_size"], "epochs": len(lines),
+            config = lines[-1]["config"]
+            rows.append({"batch_size": config["batch_size"], "n_layers": config["n_layers"],
+                         "neuron_pct": config["neuron_pct"], "epochs": len(lines),
                          "seconds": lines[-1]["time_total_s"]})
     return pd.DataFrame(rows)
 
@@ -39,8 +41,10 @@ def main() -> None:
               f"({busy / slot_seconds:.0%}), {busy / frame.epochs.sum():.2f} s per epoch; searcher "
               f"{best['searcher_seconds']} s; test accuracy {best['test_accuracy']:.4f}")
         frame["per_epoch"] = frame.seconds / frame.epochs
-        print(frame.groupby("batch_size").agg(trials=("epochs", "size"), epochs=("epochs", "sum"),
-                                              median_s_per_epoch=("per_epoch", "median")).round(2).to_string())
+        for key in ("batch_size", "n_layers"):
+            print(frame.groupby(key).agg(trials=("epochs", "size"), epochs=("epochs", "sum"),
+                                         median_s_per_epoch=("per_epoch", "median"),
+                                         median_neuron_pct=("neuron_pct", "median")).round(2).to_string())
 
 
 if __name__ == "__main__":
