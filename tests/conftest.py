@@ -56,7 +56,7 @@ def _ray_cpus_released(request):
                + "; ".join(f"{g['placement_group_id']} {g['state']} {g['bundles']}" for g in groups)
                + ". Actors: " + "; ".join(f"{a['ActorClassName']} job {a['JobID']} {a['State']} pid {a['Pid']}"
                                           for a in actors) + f". Ended jobs: {sorted(ended)}")
-    live = [g for g in groups if g["placement_group_id"][-8:] not in ended]  # the id ends with its job's id
+    live = [g for g in groups if not g["placement_group_id"].endswith(tuple(ended))]  # the id ends with its job's id
     live += [a for a in actors if a["JobID"] not in ended]
     if (groups or actors) and not live:
         warnings.warn(f"Ray did not free what ended jobs held: {message}", stacklevel=1)
