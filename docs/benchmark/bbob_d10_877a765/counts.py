@@ -1,0 +1,37 @@
+"""BBOB in 10 dimensions, side by side: on how many functions ours is at most Optuna GP's median regret
+and below random search's, and whether ours and random search repeat the runs of bb77a70.
+
+    python docs/benchmark/bbob_d10_877a765/counts.py > docs/benchmark/bbob_d10_877a765/counts.txt
+
+Reads ``d10_runs.csv`` beside it, written by (877a765, 2 cores, 18 minutes)::
+
+    python -m tune_jobs.benchmark --problems bbob_d10 --searchers gp optuna-gp random --seeds 5 --batch 1 \
+        --budget 100 --jobs 2 --timing --out <dir>
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    runs = pd.read_csv(HERE / "d10_runs.csv")
+    medians = runs.groupby(["problem", "searcher"]).regret.median().unstack()
+    medians = medians.loc[sorted(medians.index, key=lambda p: int(p.split("_")[1][1:]))]
+    print(medians.to_string(float_format=lambda v: f"{v:.3g}"))
+    for rival in ("optuna-gp", "random"):
+        wins = medians.gp <= medians[rival] if rival == "optuna-gp" else medians.gp < medians[rival]
+        lost = [p.split("_")[1] for p in medians.index[~wins]]
+        print(f"gp {'<=' if rival == 'optuna-gp' else '<'} {rival}: {wins.sum()} of {len(medians)}; lost {lost}")
+    earlier = pd.read_csv(HERE.parent / "bbob_bb77a70" / "d10_runs.csv")
+    paired = runs.merge(earlier, on=["problem", "searcher", "seed"], suffixes=("", "_bb77a70"))
+    same = np.isclose(paired.regret, paired.regret_bb77a70, rtol=1e-9, atol=0.0)
+    print(f"runs of gp and random equal to bb77a70's: {same.sum()} of {len(paired)}")
+    print("median seconds per suggest():", runs.groupby("searcher").median_suggest_s.median().round(4).to_dict())
+
+
+if __name__ == "__main__":
+    main()
