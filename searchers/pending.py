@@ -15,7 +15,7 @@ optimization"), all with the hyperparameters of the last fit held fixed:
   the worst value seen so far, which pushes the next suggestion further away.
 * ``liar_mean``: observed at the mean of the values seen so far.
 
-The default is the one the benchmark found best (see the README).
+The default is the one the benchmark found best (docs/benchmark/README.md).
 """
 
 from __future__ import annotations
