@@ -24,10 +24,10 @@ def main() -> None:
     medians = runs.groupby(["problem", "searcher"]).regret.median().unstack()
     medians = medians.loc[sorted(medians.index, key=lambda p: int(p.split("_")[1][1:]))]
     print(medians.to_string(float_format=lambda v: f"{v:.3g}"))
-    for rival in ("optuna-gp", "random"):
-        wins = medians.gp <= medians[rival] if rival == "optuna-gp" else medians.gp < medians[rival]
+    for label, wins in (("gp <= optuna-gp", medians.gp <= medians["optuna-gp"]),
+                        ("gp < random", medians.gp < medians.random)):
         lost = [p.split("_")[1] for p in medians.index[~wins]]
-        print(f"gp {'<=' if rival == 'optuna-gp' else '<'} {rival}: {wins.sum()} of {len(medians)}; lost {lost}")
+        print(f"{label}: {wins.sum()} of {len(medians)}; lost {lost}")
     earlier = pd.read_csv(HERE.parent / "bbob_bb77a70" / "d10_runs.csv")
     paired = runs.merge(earlier, on=["problem", "searcher", "seed"], suffixes=("", "_bb77a70"))
     same = np.isclose(paired.regret, paired.regret_bb77a70, rtol=1e-9, atol=0.0)
