@@ -3,7 +3,8 @@
     PYTHONPATH=. .venv/bin/python docs/main_job/pooled.py compare_eee04ab.csv compare_648f546.csv compare_00f0f86.csv
 
 The files named (in this directory; each written by ``python -m tune_jobs.repeat torch_mlp --seeds 3
---searchers gp random``) are pooled: per method, the median [min, max] over every sweep in them. Then,
+--searchers gp random``) are pooled: per method, the median [min, max] over every sweep in them, as
+``tune_jobs.repeat`` prints one run (its "best config" is the rule in force in each file). Then,
 over every ``compare_*.csv`` here, the seeds on which the default (gp + ASHA) tested at least as well as
 random search + ASHA in the same run, by the best config (the highest validation). A record of a
 measurement, not part of the package.
@@ -14,29 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from tune_jobs.tables import markdown_table
+from tune_jobs.repeat import table
 
 HERE = Path(__file__).resolve().parent
-COLUMNS = {"best_val_accuracy": "best val accuracy", "highest_val_test_accuracy": "test: highest validation",
-           "best_checkpoint_test_accuracy": "its best epoch alone", "model_pick_test_accuracy": "test: the GP's pick",
-           "ensemble_test_accuracy": "test: ensemble", "trials": "trials started"}
 PAIR = (("gp", "asha"), ("random", "asha"))
-
-
-def spread(values: pd.Series) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "–"
-    if values.max() > 1:
-        return f"{values.median():.0f} [{values.min():.0f}, {values.max():.0f}]"
-    return f"{values.median():.4f} [{values.min():.4f}, {values.max():.4f}]"
-
-
-def pooled(frame: pd.DataFrame) -> pd.DataFrame:
-    rows = [{"method": f"{searcher} + {scheduler}", "sweeps": str(len(group)),
-             **{name: spread(group[column]) for column, name in COLUMNS.items()}}
-            for (searcher, scheduler), group in frame.groupby(["searcher", "scheduler"], sort=False)]
-    return pd.DataFrame(rows)
 
 
 def paired(frame: pd.DataFrame) -> tuple[int, int]:
@@ -53,15 +35,13 @@ def main() -> None:
     args = parser.parse_args()
     frame = pd.concat([pd.read_csv(HERE / name) for name in args.files], ignore_index=True)
     print(f"Pooled over {', '.join(args.files)}:\n")
-    print(markdown_table(pooled(frame)))
-    total = [0, 0]
+    print(table(frame))
     print("\nSeeds where gp + ASHA tested at least random search + ASHA's, by run:")
-    for path in sorted(HERE.glob("compare_*.csv")):
-        wins, seeds = paired(pd.read_csv(path))
+    counts = {path.name: paired(pd.read_csv(path)) for path in sorted(HERE.glob("compare_*.csv"))}
+    for name, (wins, seeds) in counts.items():
         if seeds:
-            print(f"  {path.name}: {wins} of {seeds}")
-            total = [total[0] + wins, total[1] + seeds]
-    print(f"  all: {total[0]} of {total[1]}")
+            print(f"  {name}: {wins} of {seeds}")
+    print(f"  all: {sum(w for w, _ in counts.values())} of {sum(n for _, n in counts.values())}")
 
 
 if __name__ == "__main__":
