@@ -168,6 +168,23 @@ def test_every_module_the_readme_runs_answers_help():
         assert proc.returncode == 0 and "usage:" in proc.stdout, (module, proc.stderr[-2000:])
 
 
+def test_the_main_jobs_pooled_figures_are_what_the_stored_sweeps_give():
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"`PYTHONPATH=\.\s+\.venv/bin/python (docs/main_job/pooled\.py[^`]*)`", readme).group(1).split()
+    proc = subprocess.run([sys.executable, *command], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in proc.stdout.splitlines() if line.startswith("| gp ") or line.startswith("| random ")}
+    pooled = readme.split("docs/main_job/pooled.py", 1)[1].split("\n\n", 2)[1]  # the README's table
+    for searcher, label in (("gp", "| gp + ASHA"), ("random", "| random search + ASHA")):
+        readme_row = next(line for line in pooled.splitlines() if line.startswith(label))
+        sweeps, best_val, test = rows[searcher][:3]
+        assert f"| {sweeps} | {best_val} | **{test}** |" in readme_row, (readme_row, rows[searcher])
+    wins, seeds = re.search(r"all: (\d+) of (\d+)", proc.stdout).groups()
+    assert f"in {wins} of the {seeds} paired seeds" in readme
+
+
 def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
     out = _run([sys.executable, "-m", "tune_jobs.repeat", "torch_mlp", "--seeds", "2", "--searchers", "gp",
                 "random+fifo", "--storage-path", str(tmp_path), "--name", "rep", "--", "--smoke", "--num-samples", "2"],
