@@ -25,8 +25,8 @@ from tune_jobs.job import Job
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _job(args, ray_address, storage: Path) -> subprocess.Popen:
-    env = dict(os.environ, RAY_ADDRESS=ray_address)
+def _job(args, ray_address, storage: Path, **extra_env: str) -> subprocess.Popen:
+    env = dict(os.environ, RAY_ADDRESS=ray_address, **extra_env)
     return subprocess.Popen([sys.executable, "-m", "tune_jobs.torch_mlp", "--storage-path", str(storage), *args],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
@@ -93,7 +93,9 @@ def test_worker_killed_trial_retried_from_its_checkpoint(ray_session, tmp_path):
     args = ["--smoke", "--name", "worker", "--num-samples", "2", "--max-concurrent", "1", "--epochs", str(epochs),
             "--max-failures", "2"]
     run_dir = tmp_path / "worker"
-    proc = _job(args, ray_session, tmp_path)
+    # Tune writes results in a staging directory and uploads them with its experiment state, by default every
+    # 10 s at most: every half second here, so that a trial's results reach the run directory while it trains.
+    proc = _job(args, ray_session, tmp_path, TUNE_GLOBAL_CHECKPOINT_S="0.5")
     _wait(lambda: any(2 <= len(lines) <= epochs // 2 for lines in _results(run_dir).values()), proc)
     trial, lines = next((t, lines) for t, lines in _results(run_dir).items() if 2 <= len(lines) <= epochs // 2)
     # Freeze the worker, then check it is still inside that trial: a smoke epoch takes 0.1 s, and the

@@ -7,7 +7,7 @@ good, different networks is the classic remedy, as auto-sklearn does with the
 models its search trained.
 
 The candidates are the ``CANDIDATES`` highest-validation trials whose best
-checkpoint is still on disk (``checkpoints.DropStoppedCheckpoints`` deletes
+checkpoint is still on disk (``checkpoints.PruneCheckpoints`` deletes
 those no report reads); a trial's network is the average of its kept
 checkpoints (``checkpoints.kept``). Selection starts from the best config's network and
 adds, with replacement, the candidate that lowers the validation log-loss of

@@ -29,13 +29,13 @@ def build_tuner(
     scheduler: Any = None,
     max_concurrent: int | None = None,
     max_failures: int = 0,
-    keep_checkpoints: int | None = None,
     time_budget: float | None = None,
     callbacks: list | None = None,
     verbose: int = 0,
     reuse_actors: bool = True,
 ):
-    """A ``tune.Tuner`` for ``trainable``; ``keep_checkpoints`` keeps that many per trial, the best by ``metric``.
+    """A ``tune.Tuner`` for ``trainable``; Tune keeps every checkpoint (the jobs prune them themselves:
+    ``checkpoints.PruneCheckpoints``).
 
     ``reuse_actors``: a new trial runs in the worker process a finished or stopped one leaves (Ray's
     default is a new process per trial, which imports PyTorch or TensorFlow again: about 2 s before
@@ -52,10 +52,7 @@ def build_tuner(
     # A trial that never reports the metric is a failed trial (the searcher records why), not the
     # end of the sweep, which is what Tune's strict metric check would make it.
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
-    checkpoints = tune.CheckpointConfig()
-    if keep_checkpoints is not None:
-        checkpoints = tune.CheckpointConfig(num_to_keep=keep_checkpoints, checkpoint_score_attribute=metric,
-                                            checkpoint_score_order=mode)
+    checkpoints = tune.CheckpointConfig(checkpoint_score_attribute=metric, checkpoint_score_order=mode)
     return tune.Tuner(
         trainable,
         param_space=param_space,
@@ -134,7 +131,7 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
     own with ``options.verbose``."""
     from ray import tune
 
-    from .checkpoints import DropStoppedCheckpoints
+    from .checkpoints import PruneCheckpoints
     from .console import Progress
 
     trainable = trainable_for(job, options, data)
@@ -152,12 +149,12 @@ def job_tuner(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
         space = without_log_steps(space)  # Optuna and ConfigSpace have no quantised log scale
     callbacks = [] if options.verbose else [Progress(options.num_samples, metric=METRIC, mode=MODE,
                                                      time_budget=options.time_budget)]
-    callbacks.append(DropStoppedCheckpoints(options.epochs, metric=METRIC, mode=MODE))
+    callbacks.append(PruneCheckpoints(options.epochs, metric=METRIC, mode=MODE))
     tuner = build_tuner(
         trainable, space, metric=METRIC, mode=MODE,
         num_samples=options.num_samples, storage_path=options.storage_path, name=name, search_alg=searcher,
         scheduler=make_scheduler(options.scheduler, options.epochs), max_concurrent=options.max_concurrent,
-        max_failures=options.max_failures, keep_checkpoints=2, time_budget=options.time_budget,
+        max_failures=options.max_failures, time_budget=options.time_budget,
         callbacks=callbacks, verbose=1 if options.verbose else 0,
     )
     return tuner, searcher

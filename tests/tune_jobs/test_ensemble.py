@@ -9,7 +9,7 @@ from ray import tune
 from tune_jobs import ensemble, reports
 from tune_jobs.checkpoints import Scored
 from tune_jobs.data import MnistData
-from tune_jobs.job import Job
+from tune_jobs.job import METRIC, Job
 from tune_jobs.job import accuracy as top1
 
 
@@ -50,10 +50,11 @@ def test_each_pick_lowers_the_log_loss_and_selection_stops_only_when_none_does()
 
 
 class _Result:
-    """A trial's result as ``checkpoints.kept`` reads it: its best checkpoint, the others Tune kept, its latest."""
+    """A trial's result as ``checkpoints.kept`` reads it: its best checkpoint, every checkpoint with its
+    validation accuracy (the first two the best), its latest."""
 
     def __init__(self, checkpoints, config):
-        self.best_checkpoints = [(c, {}) for c in checkpoints[:2]]
+        self.best_checkpoints = [(c, {METRIC: 0.9 - 0.1 * i}) for i, c in enumerate(checkpoints)]
         self.checkpoint, self.config, self.metrics = checkpoints[-1], config, {}
 
     def get_best_checkpoint(self, metric, mode):

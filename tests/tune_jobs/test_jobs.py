@@ -159,7 +159,7 @@ def _the_best_configs_network_is_its_kept_checkpoints(run_dir: Path, best: dict)
 def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
     # 16 trials: with worker processes reused a smoke trial takes a fraction of a second, and the
     # driver must be killed while some are still to come. Under ASHA, so that the run resumed has
-    # trials whose checkpoints were deleted (stopped below the best so far).
+    # trials whose checkpoints are deleted (stopped below the best so far).
     args = ["--smoke", "--name", "resumable", "--num-samples", "16", "--max-concurrent", "1", "--scheduler", "asha",
             "--epochs", "4"]
     proc = _run("torch_mlp", args, ray_session, tmp_path, wait=False)
@@ -169,15 +169,21 @@ def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
             break
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    started_before = list(run_dir.glob("train_mlp_*"))
+    started_before = set(run_dir.glob("train_mlp_*"))
     assert 8 <= len(started_before) < 16  # killed mid-sweep, with its state in the storage path
-    assert any(not list(path.glob("checkpoint_*")) for path in started_before)
     out = _run("torch_mlp", args + ["--resume"], ray_session, tmp_path)
     frame = pd.read_csv(run_dir / "trials.csv")
     assert len(frame) == 16 and frame["best_val_accuracy"].notna().all(), out[-2000:]
     assert len(set(frame["trial_id"])) == 16
     state = _searcher_state(run_dir)
-    assert state["_n_observations"] == 16 and not state["_running"]  # every trial observed once, none left open
+    # Every trial observed once, none left open, none failed: a trial ASHA had stopped that the saved state
+    # still had running resumed from its latest checkpoint, which stays until the state on storage has it ended.
+    assert state["_n_observations"] == 16 and not state["_running"] and not state["_failures"]
+    by_id = frame.set_index("trial_id")
+    resumed = [path for path in run_dir.glob("train_mlp_*") if path not in started_before]
+    dropped = [path for path in resumed if by_id.loc[path.name.split("_")[2], "epochs_run"] < 4
+               and by_id.loc[path.name.split("_")[2], "best_val_accuracy"] < frame["best_val_accuracy"].max()]
+    assert dropped and not any(list(path.glob("checkpoint_*")) for path in dropped)  # deleted by the sweep's end
 
 
 def test_the_peers_run_the_job_for_a_comparison(ray_session, tmp_path):
