@@ -69,7 +69,7 @@ class BOEngine:
         self.space = space
         self.seed = int(seed)
         self.options = options
-        self.n_initial = options.n_initial or default_n_initial(space.dim)
+        self.n_initial = options.n_initial or default_n_initial(space.dim, options.trials)
         self.rng = np.random.default_rng(self.seed)
         self.X = np.empty((0, space.dim))
         self.y = np.empty(0)

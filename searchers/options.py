@@ -15,9 +15,11 @@ from .pending import DEFAULT_STRATEGY, STRATEGIES
 from .warping import POWERS
 
 
-def default_n_initial(dim: int) -> int:
-    """Sobol points before the GP takes over: ``2 d``, between 5 and 20."""
-    return int(min(max(2 * dim, 5), 20))
+def default_n_initial(dim: int, trials: int | None = None) -> int:
+    """Sobol points before the GP takes over: ``2 d``, at most a fifth of the sweep's ``trials`` when
+    they are known (Ax's rule), between 5 and 20."""
+    n = 2 * dim if trials is None else min(2 * dim, trials // 5)
+    return int(min(max(n, 5), 20))
 
 
 FAILED_TRIALS = ("ignore", "worst")
@@ -28,6 +30,9 @@ FIDELITY_MODELS = ("joint", "joint_trend", "rung")
 @dataclass(frozen=True)
 class EngineOptions:
     n_initial: int | None = None
+    # The trials the sweep will start (Tune's num_samples, which the searcher hears in set_search_properties):
+    # the default design then takes at most a fifth of them, so that a short sweep is not mostly Sobol points.
+    trials: int | None = None
     # The initial design starts at the space's centre (Ax's choice), then Sobol. Off: with n_initial=5 it
     # freed Hartmann6 more often but did worse on the MLP and CNN learning-curve tables and the MLP job
     # (docs/benchmark/README.md).
@@ -98,5 +103,7 @@ class EngineOptions:
             raise ValueError(f"cost_power must be 0, or positive with acquisition='log_ei', got {self.cost_power}")
         if self.n_initial is not None and self.n_initial < 1:
             raise ValueError(f"n_initial must be at least 1, got {self.n_initial}")
+        if self.trials is not None and self.trials < 1:
+            raise ValueError(f"trials must be at least 1, got {self.trials}")
         if not len(self.warp_powers) == 2 or not self.warp_powers[0] < self.warp_powers[1]:
             raise ValueError(f"warp_powers must be (low, high) with low < high, got {self.warp_powers}")

@@ -57,7 +57,9 @@ class GPEISearcher(SpaceSearcher):
             that, not the scheduler's ``max_t``), else the most any trial has reached.
         **engine_options: any field of ``searchers.options.EngineOptions``, where
             the defaults live: ``n_initial`` (Sobol points before the GP takes
-            over), ``acquisition`` (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
+            over; by default ``2 d`` within [5, 20], and at most a fifth of ``trials``, the
+            Tuner's ``num_samples``, which Tune hands the searcher), ``acquisition``
+            (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
             (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
             trial enters the GP at the worst value seen; ``"ignore"``), ``warp_outputs``
             (Yeo-Johnson output warping, ``searchers.warping``), ``warp_powers`` (the powers
@@ -171,10 +173,13 @@ class GPEISearcher(SpaceSearcher):
         return full + partial
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec) -> bool:
-        stop = spec.get("stop")
+        stop, trials = spec.get("stop"), spec.get("num_samples")
         if (not self._configured and self._options.max_fidelity is None and isinstance(stop, Mapping)
                 and self._fidelity_attr in stop):
             self._options = replace(self._options, max_fidelity=float(stop[self._fidelity_attr]))
+        if (not self._configured and self._options.trials is None and isinstance(trials, int)
+                and not isinstance(trials, bool) and trials > 0):  # -1: no limit, with a time budget
+            self._options = replace(self._options, trials=trials)
         return super().set_search_properties(metric, mode, config, **spec)
 
     # -- multi-fidelity: every result a trial reports -------------------------------------

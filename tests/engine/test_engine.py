@@ -45,6 +45,15 @@ def test_default_initial_design_scales_with_dimension():
     assert [default_n_initial(d) for d in (1, 3, 6, 15)] == [5, 6, 12, 20]
 
 
+def test_a_short_sweeps_initial_design_takes_at_most_a_fifth_of_its_trials():
+    assert [default_n_initial(10, trials) for trials in (12, 40, 100, 1000)] == [5, 8, 20, 20]
+    assert default_n_initial(2, 100) == 5 and default_n_initial(6, None) == 12
+    assert BOEngine(BRANIN, options=EngineOptions(trials=30)).n_initial == 5
+    assert BOEngine(BRANIN, options=EngineOptions(trials=30, n_initial=9)).n_initial == 9
+    with pytest.raises(ValueError, match="trials must be at least 1"):
+        EngineOptions(trials=0)
+
+
 def test_centre_first_starts_the_design_at_the_centre_then_sobol():
     space = _space(_float("x", -5, 10), _int("n", 1, 9), _choice("act", ["relu", "tanh", "gelu"]))
     engine = BOEngine(space, seed=3, options=EngineOptions(centre_first=True, n_initial=5))

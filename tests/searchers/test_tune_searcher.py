@@ -119,6 +119,30 @@ def test_tuner_with_concurrency_limiter_and_restore(ray_session, tmp_path):
     assert len(restored.get_results()) == 9
 
 
+def test_the_initial_design_takes_at_most_a_fifth_of_the_tuners_num_samples(ray_session, tmp_path):
+    """Tune hands the searcher ``num_samples``: 6 trials in 6 dimensions get the smallest design, 5 Sobol
+    points instead of 2 d = 12, and the GP suggests the sixth; ``n_initial`` given, or no limit (-1), keeps 2 d."""
+    space = {f"x{i}": tune.uniform(0, 1) for i in range(6)}
+
+    def trainable(config):
+        return {"loss": sum((v - 0.3) ** 2 for v in config.values())}
+
+    def sweep(searcher, name, samples=6):
+        tuner = tune.Tuner(trainable, param_space=space,
+                           tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=samples,
+                                                       search_alg=searcher),
+                           run_config=tune.RunConfig(name=name, storage_path=str(tmp_path), verbose=0))
+        results = tuner.fit()
+        assert len(results) == samples and not results.errors and searcher.n_observations == samples
+        return searcher.engine
+
+    short, given = sweep(GPEISearcher(seed=0), "short"), sweep(GPEISearcher(seed=0, n_initial=7), "given")
+    assert (short.n_initial, short.n_sobol) == (5, 5)  # the sixth trial was the GP's
+    assert (given.n_initial, given.n_sobol) == (7, 6)
+    unlimited = GPEISearcher(seed=0)
+    assert unlimited.set_search_properties("loss", "min", space, num_samples=-1) and unlimited.engine.n_initial == 12
+
+
 def test_failed_trials_imputed_as_worst_steer_the_search_away_from_where_trials_fail():
     def run(failed_trials):
         searcher = GPEISearcher(seed=0, space={"x": tune.uniform(0, 1)}, metric="loss", mode="min", n_initial=4,
