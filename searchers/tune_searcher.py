@@ -56,11 +56,9 @@ class GPEISearcher(SpaceSearcher):
             (``RunConfig(stop={"training_iteration": 20})``: Tune hands the searcher
             that, not the scheduler's ``max_t``), else the most any trial has reached.
         **engine_options: any field of ``searchers.options.EngineOptions``, where
-            the defaults live: ``n_initial`` (Sobol points before the GP takes
-            over; by default ``2 d`` within [5, 20], and at most a fifth of ``trials``, the
-            Tuner's ``num_samples``, which Tune hands the searcher), ``acquisition``
-            (``"log_ei"`` or ``"ucb"``), ``pending_strategy``
-            (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
+            the defaults live: ``n_initial`` (Sobol points before the GP: ``2 d`` within [5, 20], at
+            most a fifth of ``trials``, Tune's ``num_samples``), ``acquisition`` (``"log_ei"`` or ``"ucb"``),
+            ``pending_strategy`` (see ``searchers.pending``), ``failed_trials`` (``"worst"``: a failed
             trial enters the GP at the worst value seen; ``"ignore"``), ``warp_outputs``
             (Yeo-Johnson output warping, ``searchers.warping``), ``warp_powers`` (the powers
             that warp may fit), ``choose_warp`` (keep the warp only where the GP's evidence

@@ -98,8 +98,9 @@ class PruneCheckpoints(Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         value = result.get(self.metric)
-        score = self.sign * float(value) if value is not None and math.isfinite(value) else -math.inf
+        score = -math.inf  # no usable score: never among a trial's best
         if value is not None and math.isfinite(value):
+            score = self.sign * float(value)
             self.own[trial.trial_id] = max(self.own.get(trial.trial_id, -math.inf), score)
             self.best = max(self.best, score)
         name = result.get("checkpoint_dir_name")
@@ -138,13 +139,15 @@ class PruneCheckpoints(Callback):
             if trial_id in self.dropped:
                 doomed = set(_on_disk(storage, path)) if ended else set()
             else:
-                doomed = {name for name in scores if name not in self._keep(scores)
+                keep = self._keep(scores)
+                doomed = {name for name in scores if name not in keep
                           and (ended or (latest is not None and name < latest))}
             for name in doomed:
                 _delete(_filesystem_of(storage), f"{path}/{name}")
                 scores.pop(name, None)
-            if ended:
+            if ended:  # nothing of it changes any more
                 self.places.pop(trial_id)
+                self.scores.pop(trial_id, None)
 
     @staticmethod
     def _keep(scores: dict[str, float]) -> set[str]:
