@@ -21,12 +21,17 @@ a better or later one arrives, and Tune saves the state to a staging directory a
 schedule: a driver killed in between left a trial that could not resume ("Could not recover from
 checkpoint as it does not exist on storage anymore"), and the searcher took its config for a failure. So
 Tune keeps every checkpoint, and the callback reads the uploaded state itself as Tune saves a new one.
+
+A resumed sweep prunes what the killed one left: the restored trials' checkpoints by the same rule (Tune's
+record of them carries their metrics), and all those of the trials the killed session started after its
+last saved state, which no state names and the resumed sweep starts again under new ids.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
 
 import numpy as np
@@ -95,18 +100,18 @@ class PruneCheckpoints(Callback):
         self.places: dict[str, tuple] = {}  # trial id -> (its storage context or None, its path)
         self.dropped: set[str] = set()  # trials that keep no checkpoint
         self.checked = -math.inf  # when the state on storage was last read (time.monotonic)
+        self.resumed = False  # set_state: the trials' checkpoints of the session before are to be adopted
+
+    def on_step_begin(self, iteration, trials, **info):
+        if self.resumed:  # the trials as the state before the kill left them: their checkpoints become ours
+            self.resumed = False
+            for trial in trials:
+                self._adopt(trial)
+            if trials:
+                _prune_orphans(trials)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        value = result.get(self.metric)
-        score = -math.inf  # no usable score: never among a trial's best
-        if value is not None and math.isfinite(value):
-            score = self.sign * float(value)
-            self.own[trial.trial_id] = max(self.own.get(trial.trial_id, -math.inf), score)
-            self.best = max(self.best, score)
-        name = result.get("checkpoint_dir_name")
-        if name:
-            self.scores.setdefault(trial.trial_id, {})[name] = score
-            self.places[trial.trial_id] = (getattr(trial, "storage", None), trial.path)
+        self._record(trial, result.get("checkpoint_dir_name"), result.get(self.metric))
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         reached = int(trial.last_result.get("training_iteration", 0))
@@ -114,14 +119,35 @@ class PruneCheckpoints(Callback):
             self.dropped.add(trial.trial_id)
             self.places.setdefault(trial.trial_id, (getattr(trial, "storage", None), trial.path))
 
+    def _record(self, trial, name: str | None, value) -> None:
+        score = -math.inf  # no usable score: never among a trial's best
+        if isinstance(value, numbers.Real) and math.isfinite(value):
+            score = self.sign * float(value)
+            self.own[trial.trial_id] = max(self.own.get(trial.trial_id, -math.inf), score)
+            self.best = max(self.best, score)
+        if name:
+            self.scores.setdefault(trial.trial_id, {})[name] = score
+            self.places[trial.trial_id] = (getattr(trial, "storage", None), trial.path)
+
+    def _adopt(self, trial) -> None:
+        """A restored trial's checkpoints, from Tune's record of them (it keeps every one, with its metrics):
+        those the killed session had not deleted yet are kept or deleted by the same rule as this session's."""
+        left = set(_on_disk(getattr(trial, "storage", None), trial.path))
+        for result in trial.run_metadata.checkpoint_manager.best_checkpoint_results:
+            name = result.checkpoint.path.rstrip("/").rsplit("/", 1)[-1] if result.checkpoint else None
+            if name in left:
+                self._record(trial, name, result.metrics.get(self.metric))
+        if trial.status in ("TERMINATED", "ERROR") and trial.last_result:
+            self.on_trial_complete(0, [], trial)
+
     def get_state(self) -> dict:
         if time.monotonic() - self.checked >= self.every:
             self.prune()
         return {"best": self.best, "own": dict(self.own)}
 
     def set_state(self, state: dict) -> None:
-        """A resumed sweep's best so far. The checkpoints the sweep before had not deleted yet stay."""
-        self.best, self.own = state["best"], dict(state["own"])
+        """A resumed sweep's best so far; the trials' checkpoints are adopted at its first step."""
+        self.best, self.own, self.resumed = state["best"], dict(state["own"]), True
 
     def on_experiment_end(self, trials, **info):
         self.prune()
@@ -178,6 +204,23 @@ def _saved_trials(storage) -> dict[str, tuple[str, str | None]]:
         return trials
     except (OSError, ValueError, KeyError, TypeError):
         return {}  # a state written as we read it, or in another format: nothing is deleted
+
+
+def _prune_orphans(trials) -> None:
+    """Deletes the checkpoints of the trials a killed session started after it last saved the experiment state:
+    no state names them, and the resumed sweep starts them again under new ids. Such a trial's directory is
+    named as Tune names a trial's, after the trainable, but is none of ``trials``'s; its other files stay."""
+    storage = getattr(trials[0], "storage", None)
+    if storage is None:
+        return
+    filesystem, known = _filesystem_of(storage), {trial.path.rstrip("/").rsplit("/", 1)[-1] for trial in trials}
+    prefixes = tuple({f"{trial.trainable_name}_" for trial in trials})
+    found = filesystem.get_file_info(fs.FileSelector(storage.experiment_fs_path, allow_not_found=True))
+    for entry in found:
+        ours = entry.base_name.startswith(prefixes) and entry.base_name not in known
+        if ours and entry.type == fs.FileType.Directory:
+            for name in _on_disk(storage, entry.path):
+                _delete(filesystem, f"{entry.path}/{name}")
 
 
 def _on_disk(storage, path: str) -> list[str]:

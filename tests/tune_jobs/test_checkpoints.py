@@ -88,6 +88,48 @@ def test_the_state_on_storage_is_read_at_most_every_so_often_and_a_resumed_sweep
     assert _left(tmp_path, ["again"]) == {"again": [0, 1]}  # unreadable: the checkpoints wait
 
 
+def _restored(directory, name: str, values: list[float], status: str, on_disk: int | None = None):
+    """A trial as a resumed Tuner restores it from the experiment state: Tune's record of every checkpoint it
+    reported, with its metrics; ``on_disk`` of them left by the session before (all unless given)."""
+    trial = _trial(directory, name, len(values) if on_disk is None else on_disk)
+    record = [SimpleNamespace(checkpoint=SimpleNamespace(path=f"{trial.path}/checkpoint_{i:06d}"), metrics={"acc": v})
+              for i, v in enumerate(values)]
+    trial.run_metadata = SimpleNamespace(checkpoint_manager=SimpleNamespace(best_checkpoint_results=record))
+    trial.status, trial.last_result = status, {"training_iteration": len(values), "acc": values[-1]}
+    trial.trainable_name = "train"  # Tune names a trial's directory after it
+    return trial
+
+
+def test_a_resumed_sweep_prunes_what_the_killed_session_left(tmp_path):
+    """A driver killed before it deleted a trial's checkpoints: the resumed sweep applies the same rule to them."""
+    before = PruneCheckpoints(4, metric="acc", mode="max", every=3600.0)
+    before.on_trial_result(0, [], SimpleNamespace(trial_id="leader", path="", storage=None), {"acc": 0.9})
+    resumed = PruneCheckpoints(4, metric="acc", mode="max", every=3600.0)
+    resumed.set_state(before.get_state())
+    trials = [_restored(tmp_path, "train_full", [0.3, 0.5, 0.4, 0.45], "TERMINATED"),
+              _restored(tmp_path, "train_behind", [0.5, 0.6], "TERMINATED"),
+              _restored(tmp_path, "train_gone", [0.5, 0.6], "TERMINATED", on_disk=0),  # deleted before the kill
+              _restored(tmp_path, "train_running", [0.5, 0.7, 0.6], "RUNNING")]
+    # Started after the state was last saved: no state names it, and the resumed sweep starts it again.
+    _trial(tmp_path, "train_orphan", 3)
+    _trial(tmp_path, "notes", 1)  # not a trial's
+    resumed.on_step_begin(0, trials)
+    running = trials[-1]
+    (tmp_path / "train_running" / "checkpoint_000003").mkdir()
+    resumed.on_trial_result(0, trials, running, {"acc": 0.65, "checkpoint_dir_name": "checkpoint_000003"})
+    running.last_result = {"training_iteration": 4}
+    resumed.on_trial_complete(0, trials, running)
+    _trial(tmp_path, "train_orphan_too", 1)
+    resumed.on_step_begin(1, trials)  # adopted once, at the first step, not again
+    _saved_state(tmp_path, {t.trial_id: ("TERMINATED", 3) for t in trials})
+    resumed.on_experiment_end(trials)
+    # full: its best two and its latest; behind: stopped below the best; running: the best two of both sessions'
+    # checkpoints (epochs 2 and 4), the second also its latest.
+    assert _left(tmp_path, [t.trial_id for t in trials] + ["train_orphan", "notes", "train_orphan_too"]) == {
+        "train_full": [1, 3], "train_behind": [], "train_gone": [], "train_running": [1, 3], "train_orphan": [],
+        "notes": [0], "train_orphan_too": [0]}
+
+
 def test_the_trials_own_filesystem_deletes_them(tmp_path):
     """Through Ray's storage filesystem (``s3://`` on a cluster), not the local disk: here a filesystem rooted
     at ``tmp_path``, on which the trial's and the experiment's paths are relative and name nothing on the

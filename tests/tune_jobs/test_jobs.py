@@ -182,10 +182,14 @@ def test_resume_continues_an_interrupted_sweep(ray_session, tmp_path):
     # still had running resumed from its latest checkpoint, which stays until the state on storage has it ended.
     assert state["_n_observations"] == 16 and not state["_running"] and not state["_failures"]
     by_id = frame.set_index("trial_id")
-    resumed = [path for path in run_dir.glob("train_mlp_*") if path not in started_before]
-    dropped = [path for path in resumed if by_id.loc[path.name.split("_")[2], "epochs_run"] < 4
+    # A trial the killed session started after it last saved the experiment state is started again under a new
+    # id: its directory from before is no trial's, and no report reads its checkpoints.
+    orphans = [path for path in started_before if path.name.split("_")[2] not in by_id.index]
+    ours = [path for path in run_dir.glob("train_mlp_*") if path not in orphans]
+    dropped = [path for path in ours if by_id.loc[path.name.split("_")[2], "epochs_run"] < 4
                and by_id.loc[path.name.split("_")[2], "best_val_accuracy"] < frame["best_val_accuracy"].max()]
-    assert dropped and not any(list(path.glob("checkpoint_*")) for path in dropped)  # deleted by the sweep's end
+    assert dropped and not any(list(path.glob("checkpoint_*")) for path in dropped + orphans)  # gone by the end
+    assert all((path / "params.json").exists() for path in orphans)  # their other files stay
 
 
 def test_the_peers_run_the_job_for_a_comparison(ray_session, tmp_path):
