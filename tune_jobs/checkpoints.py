@@ -114,6 +114,9 @@ class PruneCheckpoints(Callback):
         self._record(trial, result.get("checkpoint_dir_name"), result.get(self.metric))
 
     def on_trial_complete(self, iteration, trials, trial, **info):
+        self._end(trial)
+
+    def _end(self, trial) -> None:
         reached = int(trial.last_result.get("training_iteration", 0))
         if reached < self.epochs and self.own.get(trial.trial_id, -math.inf) < self.best:
             self.dropped.add(trial.trial_id)
@@ -134,11 +137,11 @@ class PruneCheckpoints(Callback):
         those the killed session had not deleted yet are kept or deleted by the same rule as this session's."""
         left = set(_on_disk(getattr(trial, "storage", None), trial.path))
         for result in trial.run_metadata.checkpoint_manager.best_checkpoint_results:
-            name = result.checkpoint.path.rstrip("/").rsplit("/", 1)[-1] if result.checkpoint else None
+            name = _base_name(result.checkpoint.path) if result.checkpoint else None
             if name in left:
                 self._record(trial, name, result.metrics.get(self.metric))
         if trial.status in ("TERMINATED", "ERROR") and trial.last_result:
-            self.on_trial_complete(0, [], trial)
+            self._end(trial)
 
     def get_state(self) -> dict:
         if time.monotonic() - self.checked >= self.every:
@@ -213,7 +216,7 @@ def _prune_orphans(trials) -> None:
     storage = getattr(trials[0], "storage", None)
     if storage is None:
         return
-    filesystem, known = _filesystem_of(storage), {trial.path.rstrip("/").rsplit("/", 1)[-1] for trial in trials}
+    filesystem, known = _filesystem_of(storage), {_base_name(trial.path) for trial in trials}
     prefixes = tuple({f"{trial.trainable_name}_" for trial in trials})
     found = filesystem.get_file_info(fs.FileSelector(storage.experiment_fs_path, allow_not_found=True))
     for entry in found:
@@ -221,6 +224,10 @@ def _prune_orphans(trials) -> None:
         if ours and entry.type == fs.FileType.Directory:
             for name in _on_disk(storage, entry.path):
                 _delete(filesystem, f"{entry.path}/{name}")
+
+
+def _base_name(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _on_disk(storage, path: str) -> list[str]:
