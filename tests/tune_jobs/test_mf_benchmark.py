@@ -134,3 +134,14 @@ def test_a_budget_of_training_seconds_counts_each_epochs_seconds(tmp_path):
                               "--out", str(tmp_path)]) == 0
     runs = pd.read_csv(tmp_path / "mf_runs.csv")
     assert (runs["unit"] == "seconds").all() and (runs["budget"] == 4 * 32.0).all()
+
+
+def test_a_run_that_ends_at_gp_fifos_median_has_reached_it():
+    best = 724 / 750  # an accuracy on 750 digits, no short decimal
+    runs = pd.DataFrame([{"problem": "lc_t", "method": method, "seed": seed, "budget": 10, "final": best,
+                          "trials": 3, "distinct": 3, "suggest_s": 0.1, "spent": mf_benchmark.numbers([2, 6]),
+                          "scores": mf_benchmark.numbers([0.9, best])}
+                         for method in ("gp+fifo", "mf-gp+asha") for seed in range(3)])
+    assert [float(s) for s in runs["scores"][0].split()] == [0.9, best]
+    summary = mf_benchmark.summarise(runs, {"lc_t": "max"}).set_index("method")
+    assert (summary["reached"] == "3/3").all() and (summary["share_of_budget_to_gp_fifo_median"] == 0.6).all()
