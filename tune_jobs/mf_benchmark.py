@@ -71,10 +71,9 @@ def problems() -> dict:
     hartmann = [MFHartmann(3), MFHartmann(6), MFHartmann(3, bias=0.5, noise=0.1, preset="mild"),
                 MFHartmann(6, bias=0.5, noise=0.1, preset="mild")]
     found = {p.name: p for p in hartmann}
-    for job in (torch_mlp, mnist_cnn):
-        path = TABLES / f"{job.JOB.name}.csv.gz"
-        if path.exists():
-            table = LearningCurveTable.load(path, f"lc_{job.JOB.name}", job.search_space(1))
+    for job in (torch_mlp, mnist_cnn):  # a job's tables: <job>.csv.gz, and larger ones as <job>_<configs>.csv.gz
+        for path in sorted(TABLES.glob(f"{job.JOB.name}*.csv.gz")):
+            table = LearningCurveTable.load(path, f"lc_{path.name.removesuffix('.csv.gz')}", job.search_space(1))
             table.space = dict(table.space, epochs=table.epochs)
             found[table.name] = table
     return found

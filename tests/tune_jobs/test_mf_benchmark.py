@@ -136,6 +136,12 @@ def test_a_budget_of_training_seconds_counts_each_epochs_seconds(tmp_path):
     assert (runs["unit"] == "seconds").all() and (runs["budget"] == 4 * 32.0).all()
 
 
+def test_every_stored_table_is_a_problem_named_by_its_file():
+    tables = {name: problem for name, problem in mf_benchmark.problems().items() if name.startswith("lc_")}
+    shapes = {name: (len(table.configs), table.epochs) for name, table in tables.items()}
+    assert shapes == {"lc_torch_mlp": (200, 10), "lc_torch_mlp_600": (600, 10), "lc_mnist_cnn": (40, 12)}
+
+
 def test_a_run_that_ends_at_gp_fifos_median_has_reached_it():
     best = 724 / 750  # an accuracy on 750 digits, no short decimal
     runs = pd.DataFrame([{"problem": "lc_t", "method": method, "seed": seed, "budget": 10, "final": best,
