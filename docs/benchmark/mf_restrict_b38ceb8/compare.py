@@ -23,33 +23,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tune_jobs.mf_benchmark import score_at
+
 HERE = Path(__file__).resolve().parent
 QUARTERS = (0.25, 0.5, 0.75, 1.0)
 OURS = "mf-gp-restrict+asha"
 
 
-def best_at(row, share: float) -> float:
-    spent, scores = np.array(row.spent.split(), float), np.array(row.scores.split(), float)
-    reached = spent <= share * row.budget
-    return scores[reached].max() if reached.any() else np.nan
-
-
-def report(runs: pd.DataFrame, rng: np.random.Generator) -> None:
+def report(runs: pd.DataFrame, rng: np.random.Generator, ours: str = OURS,
+           rivals: tuple[str, ...] | None = None) -> None:
+    """Each method's mean best at each quarter and its runs that found the table's best config; then ``ours``
+    minus each rival's mean (every other method by default) with a 95% bootstrap interval over the seeds."""
     table_best = runs.final.max()
-    values = {m: {q: np.array([best_at(row, q) for row in g.sort_values("seed").itertuples()]) for q in QUARTERS}
-              for m, g in runs.groupby("method")}
+    values = {m: {q: np.array([score_at(row, q, "max") for _, row in g.sort_values("seed").iterrows()])
+                  for q in QUARTERS} for m, g in runs.groupby("method")}
     for method, by_quarter in values.items():
         found = int((runs[runs.method == method].final >= table_best - 1e-9).sum())
         means = "  ".join(f"{q:.0%} {by_quarter[q].mean():.4f}" for q in QUARTERS)
         print(f"  {method:20s} mean best: {means}  found the table's best ({table_best:.4f}): {found}")
-    for rival in values:
-        if rival == OURS:
-            continue
+    for rival in rivals or [m for m in values if m != ours]:
         for q in QUARTERS:
-            diff = values[OURS][q] - values[rival][q]
+            diff = values[ours][q] - values[rival][q]
             boot = [diff[rng.integers(len(diff), size=len(diff))].mean() for _ in range(5000)]
             low, high = np.percentile(boot, [2.5, 97.5])
-            print(f"  {OURS} - {rival} at {q:.0%}: {diff.mean():+.4f} [{low:+.4f}, {high:+.4f}]")
+            print(f"  {ours} - {rival} at {q:.0%}: {diff.mean():+.4f} [{low:+.4f}, {high:+.4f}]")
 
 
 def main() -> None:
