@@ -14,6 +14,12 @@ Reads, beside it (2 cores)::
     python -m tune_jobs.mf_benchmark --problems lc_torch_mlp_600 --methods mf-gp-mean+asha \\
         mf-gp-mean-restrict+asha --seeds 200 --jobs 2             # with the patch: mean_runs.csv, 352 s
 
+Files as arguments (paths beside it) replace those three, e.g. ``seconds/mf_runs.csv`` (``> seconds/variants.txt``):
+the same table at equal training seconds (eec4147, 454 s)::
+
+    python -m tune_jobs.mf_benchmark --problems lc_torch_mlp_600 --budget-unit seconds --methods mf-gp+asha \\
+        mf-gp-cost+asha gp+fifo random+asha tpe+asha --seeds 200 --jobs 2 --out docs/benchmark/mf_mlp600_eec4147/seconds
+
 For each of ours (``report`` of ``../mf_restrict_b38ceb8/compare.py``): the mean best validation accuracy at each
 quarter of the budget and the runs that found the table's best config, its and the rivals'; then its mean minus
 random search's and TPE's, with a 95% bootstrap interval over the seeds.
@@ -31,13 +37,13 @@ sys.path.insert(0, str(HERE.parent / "mf_restrict_b38ceb8"))
 from compare import report  # noqa: E402  (the restricted replay's record script, beside this one)
 
 RIVALS = ("random+asha", "tpe+asha")
-OURS = ("mf-gp+asha", "mf-gp-restrict+asha", "mf-gp-mean+asha", "mf-gp-mean-restrict+asha")
+FILES = ("mf_runs.csv", "restrict_runs.csv", "mean_runs.csv")
 
 
 def main() -> None:
-    runs = pd.concat([pd.read_csv(HERE / name) for name in ("mf_runs.csv", "restrict_runs.csv", "mean_runs.csv")])
+    runs = pd.concat([pd.read_csv(HERE / name) for name in sys.argv[1:] or FILES])
     rng = np.random.default_rng(0)
-    for ours in OURS:
+    for ours in sorted(m for m in runs.method.unique() if m.startswith("mf-gp")):
         print(f"{ours} against random search and TPE with ASHA")
         report(runs[runs.method.isin((ours, *RIVALS))], rng, ours=ours, rivals=RIVALS)
 
