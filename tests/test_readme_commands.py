@@ -1,12 +1,14 @@
 """The README's commands, run as a user would (on the shared Ray through RAY_ADDRESS)."""
 
 import json
+import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -220,3 +222,54 @@ def test_peak_overlap_counts_trials_running_at_the_same_moment():
     assert peak_overlap([(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]) == 1  # one after another
     assert peak_overlap([(0.0, 1.0), (0.5, 2.0), (0.9, 1.5), (1.6, 3.0)]) == 3
     assert peak_overlap([(0.0, 0.2), (0.1, 0.3)]) == 2  # shorter than a second: still seen side by side
+
+
+def _python_examples() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
+def test_the_searcher_example_runs_as_written(ray_session, tmp_path):
+    """The README's first Python example on the shared Ray: 6 samples, not 50, its results kept under tmp_path."""
+    example = _python_examples()[0]
+    for part in ("num_samples=50", "tune_config=tune.TuneConfig(", "results = tuner.fit()"):
+        assert part in example
+    example = example.replace("num_samples=50", "num_samples=6").replace(
+        "tune_config=tune.TuneConfig(",
+        f"run_config=tune.RunConfig(storage_path={str(tmp_path)!r}, verbose=0),\n    tune_config=tune.TuneConfig(")
+
+    def train_fn(config):
+        return {"loss": (math.log10(config["lr"]) + 3) ** 2 + config["layers"] + config["optimizer"]["beta1"]}
+
+    namespace = {"train_fn": train_fn}
+    exec(example, namespace)
+    results = namespace["results"]
+    assert len(results) == 6 and not results.errors
+    for config in (result.config for result in results):
+        assert config["width"] % 16 == 0 and 16 <= config["width"] <= 1024
+        assert config["activation"] in ("relu", "gelu", "tanh") and config["optimizer"]["name"] == "adam"
+
+
+def test_the_multi_fidelity_and_plotting_examples_run_as_written(tmp_path, monkeypatch):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from searchers import GPEISearcher
+
+    _, asha, plots = _python_examples()
+    namespace = {"tune": tune, "GPEISearcher": GPEISearcher}
+    exec(asha, namespace)
+    config = namespace["tune_config"]
+    assert isinstance(config.scheduler, ASHAScheduler) and config.search_alg.options.max_fidelity == 20
+
+    searcher = GPEISearcher(space={"lr": tune.loguniform(1e-5, 1e-1), "width": tune.qlograndint(16, 1024, 16)},
+                            metric="val_accuracy", mode="max", seed=0)
+    accuracies = []
+    for i in range(8):
+        config = searcher.suggest(f"t{i}")
+        accuracies.append(1 - (math.log10(config["lr"]) + 3) ** 2 / 10 - config["width"] / 1e4)
+        searcher.on_trial_complete(f"t{i}", {"val_accuracy": accuracies[-1]})
+    curve = np.maximum.accumulate(accuracies)
+    monkeypatch.chdir(tmp_path)  # the example writes its plots to the working directory
+    exec(plots, {"searcher": searcher, "gp_curve": curve, "random_curve": curve[::-1]})
+    for name in ("lr.png", "lr_width.png", "importance.png", "convergence.png"):
+        assert (tmp_path / name).stat().st_size > 5000
