@@ -43,6 +43,7 @@ to reach its own median) to ``--out``.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import multiprocessing
 import time
@@ -65,6 +66,7 @@ METHODS = ("mf-gp+asha", "mf-gp-racq+asha", "mf-gp-rung+asha", "mf-gp-trend+asha
            "random+asha", "tpe+asha", "bohb+hyperband", "bohb+asha")
 
 
+@functools.cache  # once a process: every run of a benchmark asks for its problem, and a table is a file to parse
 def problems() -> dict:
     from . import mnist_cnn, torch_mlp
 
