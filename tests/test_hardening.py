@@ -211,6 +211,7 @@ def test_a_trial_the_time_budget_cuts_before_its_first_epoch_is_not_a_failure(ra
     assert frame.loc[1.0, "cut_by_budget"] and frame.loc[1.0, "error"] == ""
     assert not frame.loc[0.0, "cut_by_budget"] and frame.loc[0.0, "epochs_run"] == 1
     assert result.summary["failed_trials"] == 0 and "1 trial(s) created but stopped by the time budget" in out
+    assert result.summary["ended_by"] == "time_budget" and "--num-samples is the bound" not in out
     assert "failed or gave no usable" not in out
 
 

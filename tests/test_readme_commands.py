@@ -155,6 +155,7 @@ def test_the_main_sweep_reaches_95_percent(ray_session, tmp_path):
     # The README: 56-622 trials in 4 minutes under ASHA; test 0.952-0.977 over the 9 sweeps of the current search
     # (docs/main_job/pooled.py). The floor is lower: earlier searches' sweeps went down to 0.936.
     assert best["trials"] >= 30 and best["failed_trials"] == 0, out[-2000:]
+    assert best["ended_by"] == "time_budget"  # "runs for 4 minutes": the bound on trials is not reached first
     assert best["wall_seconds"] <= 5 * 60 and best["test_accuracy"] >= 0.935
 
 
@@ -189,8 +190,8 @@ def test_the_main_jobs_pooled_figures_are_what_the_stored_sweeps_give():
 
 def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
     out = _run([sys.executable, "-m", "tune_jobs.repeat", "torch_mlp", "--seeds", "2", "--searchers", "gp",
-                "random+fifo", "--storage-path", str(tmp_path), "--name", "rep", "--", "--smoke", "--num-samples", "2"],
-               ray_session)
+                "random+fifo", "--storage-path", str(tmp_path), "--name", "rep", "--", "--smoke", "--num-samples", "2",
+                "--time-budget", "10m"], ray_session)
     frame = pd.read_csv(tmp_path / "rep" / "repeat.csv")
     assert sorted(zip(frame["searcher"], frame["scheduler"], frame["seed"], strict=True)) == [
         ("gp", "asha", 0), ("gp", "asha", 1), ("random+fifo", "fifo", 0), ("random+fifo", "fifo", 1)]
@@ -201,6 +202,10 @@ def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
     # What the wall time bought: with --smoke (1 epoch, FIFO) every trial trains to the end.
     assert (frame["trials"] == 2).all() and (frame["full_trials"] == 2).all() and (frame["epochs_trained"] == 2).all()
     assert "| gp | 2 |" in out and "| random+fifo | 2 |" in out
+    # Two trials take seconds of the 10 minutes: each sweep ended by its samples, and the table says so.
+    assert (frame["ended_by"] == "num_samples").all() and (frame["time_budget"] == 600).all()
+    assert out.count("time budget (--num-samples is the bound; raise it to use the whole budget)") == 4
+    assert "Not at equal wall time: 4 sweep(s) ran out of --num-samples before the time budget (gp seed 0 at" in out
 
 
 def test_a_piped_sweep_prints_a_line_per_trial_and_no_epochs(ray_session, tmp_path):

@@ -66,8 +66,8 @@ def run_sweep(job: Job, options: SweepOptions, data: MnistData, searcher_name: s
     frame = reports.trials_frame(results, time_budget=options.time_budget)
     summary = reports.summarise(job, results, frame, data, searcher_name=searcher_name, seconds=seconds,
                                 searcher_seconds=getattr(searcher, "suggest_seconds", None), searcher=searcher,
-                                epochs=options.epochs, select=options.select,
-                                ensemble=options.ensemble)
+                                epochs=options.epochs, select=options.select, ensemble=options.ensemble,
+                                num_samples=options.num_samples, time_budget=options.time_budget)
     reports.write_reports(run_dir, results, frame, summary, epochs=options.epochs)
     reports.print_summary(frame, summary, run_dir)
     return Sweep(frame, summary, searcher, run_dir)

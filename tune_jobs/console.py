@@ -88,19 +88,19 @@ class Progress(Callback):
         best = "best -" if self._best is None else f"best {self._best[0]:.4f} (trial {self._best[1]})"
         left = ""
         if self._budget:
-            left = f", {_clock(max(0.0, self._budget - elapsed))} of the time budget left"
+            left = f", {clock(max(0.0, self._budget - elapsed))} of the time budget left"
         elif self._done:
-            left = f", ~{_clock(elapsed / self._done * (self._total - self._done))} left"
+            left = f", ~{clock(elapsed / self._done * (self._total - self._done))} left"
         paused = sum(t.status == "PAUSED" and t.trial_id in self._live for t in self._trials)
         waiting = f", {paused} paused" if paused else ""
-        return f"{best} | {len(self._live) - paused} running{waiting} | {_clock(elapsed)} elapsed{left}"
+        return f"{best} | {len(self._live) - paused} running{waiting} | {clock(elapsed)} elapsed{left}"
 
     def _refresh(self) -> None:
         if self._bar is not None:
             self._bar.set_postfix_str(self._status(), refresh=True)
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"

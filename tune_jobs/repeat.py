@@ -13,7 +13,8 @@ alone beside it), the test accuracy of the GP's pick (``reports.model_pick``, fo
 searchers with a model; given either way), the test accuracy of the ensemble
 (``ensemble``), what the wall time bought (trials started, trials
 trained to the end, epochs trained) and wall seconds, each as median [min, max]; writes
-``repeat.csv`` under ``--storage-path/<name>``.
+``repeat.csv`` under ``--storage-path/<name>``. It names the sweeps that ran out of trials
+before their time budget (``ended_by``): those did not get the wall time the others did.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def repeat(job, searchers: list[str], seeds: int, flags: dict) -> pd.DataFrame:
             summary, epochs_run = done.summary, done.frame["epochs_run"]
             highest, pick = summary["highest_validation"] or {}, summary["model_pick"] or {}
             rows.append({"searcher": name, "scheduler": options.scheduler, "seed": seed,
-                         "selected_by": summary["selected_by"],
+                         "selected_by": summary["selected_by"], "time_budget": summary["time_budget"],
+                         "ended_by": summary["ended_by"],
                          **{k: summary[k] for k in ("best_val_accuracy", "test_accuracy",
                                                     "best_checkpoint_test_accuracy", "wall_seconds")},
                          "highest_val_test_accuracy": highest.get("test_accuracy"),
@@ -121,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     runtime.disconnect()  # before the table: the workers Ray reaps on exit print nothing after it
     print(f"\n{job.name}, {args.seeds} seeds, flags {' '.join(rest) or '(defaults)'}:\n")
     print(table(frame))
+    short = frame[(frame["ended_by"] == "num_samples") & frame["time_budget"].notna()]
+    if len(short):
+        print(f"\nNot at equal wall time: {len(short)} sweep(s) ran out of --num-samples before the time budget ("
+              + ", ".join(f"{row.searcher} seed {row.seed} at {row.wall_seconds:.0f} s" for row in short.itertuples())
+              + ")")
     return 0
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .checkpoints import Scored, kept
+from .console import clock
 from .data import MnistData
 from .ensemble import build as build_ensemble
 from .job import METRIC, MODE, Job, accuracy
@@ -102,9 +103,20 @@ def best_so_far(frame: pd.DataFrame) -> np.ndarray:
     return np.maximum.accumulate(frame[BEST].fillna(-np.inf).to_numpy())
 
 
+def ended_by(frame: pd.DataFrame, seconds: float, *, num_samples: int, time_budget: float | None) -> str:
+    """What ended the sweep: ``"num_samples"`` when Tune created every trial it may and the time
+    budget (if any) had not run out, else ``"time_budget"``. A sweep meant to run for its budget
+    that ends by its samples did not get the wall time it was given (a comparison at equal wall
+    time needs a cap the budget cannot reach)."""
+    if len(frame) >= num_samples and (time_budget is None or seconds < time_budget):
+        return "num_samples"
+    return "time_budget"
+
+
 def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, searcher_name: str, seconds: float,
               searcher_seconds: float | None, searcher=None, epochs: int | None = None,
-              select: str = "validation", ensemble: int = 0) -> dict:
+              select: str = "validation", ensemble: int = 0, num_samples: int | None = None,
+              time_budget: float | None = None) -> dict:
     """``best.json``'s content: the best config, its test accuracy, and what the sweep cost.
 
     A trial's test accuracy is that of its kept checkpoints averaged (``checkpoints.kept``);
@@ -147,6 +159,9 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
         "data": data.describe(),
         "data_recipe": data.recipe(),
         "wall_seconds": round(seconds, 1),
+        "time_budget": time_budget,
+        "ended_by": None if num_samples is None else ended_by(frame, seconds, num_samples=num_samples,
+                                                              time_budget=time_budget),
         "searcher_seconds": None if searcher_seconds is None else round(searcher_seconds, 3),
     }
 
@@ -237,6 +252,10 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path | str, top: 
         print(f"{len(failed)} trial(s) failed or gave no usable {METRIC}:")
         for row in failed.itertuples():
             print(f"  trial {row.trial}: {row.error}")
+    budget = summary.get("time_budget")
+    if summary.get("ended_by") == "num_samples" and budget is not None:
+        print(f"The sweep ended when its {len(frame)} trials were done, {clock(summary['wall_seconds'])} into its "
+              f"{clock(budget)} time budget (--num-samples is the bound; raise it to use the whole budget)")
     overhead = summary["searcher_seconds"]
     if overhead is not None:
         print(f"Searcher time: {overhead:.2f} s of {summary['wall_seconds']:.0f} s wall "
