@@ -204,6 +204,7 @@ def test_repeat_runs_the_job_per_seed_and_prints_medians(ray_session, tmp_path):
     assert "| gp | 2 |" in out and "| random+fifo | 2 |" in out
     # Two trials take seconds of the 10 minutes: each sweep ended by its samples, and the table says so.
     assert (frame["ended_by"] == "num_samples").all() and (frame["time_budget"] == 600).all()
+    assert out.count("up to 2 trials for 10:00, 2 at once") == 4  # each sweep's first line
     assert out.count("time budget (--num-samples is the bound; raise it to use the whole budget)") == 4
     assert "Not at equal wall time: 4 sweep(s) ran out of --num-samples before the time budget (gp seed 0 at" in out
 
@@ -212,6 +213,7 @@ def test_a_piped_sweep_prints_a_line_per_trial_and_no_epochs(ray_session, tmp_pa
     out = _run([sys.executable, "-m", "tune_jobs.torch_mlp", "--smoke", "--num-samples", "6", "--epochs", "3",
                 "--storage-path", str(tmp_path), "--name", "quiet"], ray_session)
     lines = out.strip().splitlines()
+    assert "; up to 6 trials, 2 at once, up to 3 epochs" in lines[0]  # no time budget under --smoke
     assert len([line for line in lines if re.match(r"\[\s*\d+/6\] trial \d+", line)]) == 6
     assert not any("Checkpoint successfully created" in line or "Trial status" in line for line in lines)
     last = max(i for i, line in enumerate(lines) if line.startswith("Reports in")) + 1  # then the predict command

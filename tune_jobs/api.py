@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import reports, runtime, storage
+from .console import clock
 from .data import MnistData, MnistFileError, load_mnist
 from .job import Job
 from .options import SweepOptions
@@ -51,8 +52,9 @@ def load_data(job: Job, options: SweepOptions) -> MnistData:
         raise SystemExit(f"--data-dir: {e}") from e
     if options.smoke:
         data = data.subset(*job.smoke_subset)
-    print(f"{job.name}: {data.describe()}; {options.num_samples} trials, {options.max_concurrent} at once, "
-          f"up to {options.epochs} epochs, scheduler {options.scheduler}", flush=True)
+    budget = "" if options.time_budget is None else f" for {clock(options.time_budget)}"
+    print(f"{job.name}: {data.describe()}; up to {options.num_samples} trials{budget}, {options.max_concurrent} at "
+          f"once, up to {options.epochs} epochs, scheduler {options.scheduler}", flush=True)
     return data
 
 
