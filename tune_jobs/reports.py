@@ -252,8 +252,8 @@ def print_summary(frame: pd.DataFrame, summary: dict, run_dir: Path | str, top: 
         print(f"{len(failed)} trial(s) failed or gave no usable {METRIC}:")
         for row in failed.itertuples():
             print(f"  trial {row.trial}: {row.error}")
-    budget = summary.get("time_budget")
-    if summary.get("ended_by") == "num_samples" and budget is not None:
+    budget = summary["time_budget"]
+    if summary["ended_by"] == "num_samples" and budget is not None:
         print(f"The sweep ended when its {len(frame)} trials were done, {clock(summary['wall_seconds'])} into its "
               f"{clock(budget)} time budget (--num-samples is the bound; raise it to use the whole budget)")
     overhead = summary["searcher_seconds"]

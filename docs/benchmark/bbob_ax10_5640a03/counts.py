@@ -37,5 +37,6 @@ def main(folder: Path, rival: str) -> None:
     print(f"ours at most {name}'s median on {(medians.gp <= medians[rival]).sum()} of {len(medians)}; "
           f"on seeds 0 to 4 alone {(first.gp <= first[rival]).sum()}")
 
+
 if __name__ == "__main__":
     main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE, sys.argv[2] if len(sys.argv) > 2 else "ax")
