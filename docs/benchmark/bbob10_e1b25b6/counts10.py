@@ -13,12 +13,16 @@ Reads ``runs.csv`` beside it, written by (e1b25b6, 2 cores, 6 minutes)::
 A record of a measurement, not part of the package.
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "bbob_rerun_232a2f1"))
+from rerun import run_by_run  # noqa: E402  (the chance that a run of ours ends below one of Optuna GP's)
+
 DRAWS = 2000
 
 
@@ -59,15 +63,6 @@ def five_seed_counts(runs: pd.DataFrame) -> np.ndarray:
         theirs = np.array([np.median(rng.choice(table[p, "optuna-gp"], 5, replace=False)) for p in problems])
         out[i] = (ours <= theirs).sum()
     return out
-
-
-def run_by_run(runs: pd.DataFrame) -> float:
-    shares = []
-    for _, of_problem in runs.groupby("problem"):
-        ours = of_problem[of_problem.searcher == "gp"].regret.to_numpy()[:, None]
-        theirs = of_problem[of_problem.searcher == "optuna-gp"].regret.to_numpy()[None, :]
-        shares.append(float(np.mean((ours < theirs) + 0.5 * (ours == theirs))))
-    return float(np.mean(shares))
 
 
 if __name__ == "__main__":
