@@ -90,8 +90,8 @@ def test_driver_killed_at_five_points_loses_and_reruns_nothing(ray_session, tmp_
 
 def test_worker_killed_trial_retried_from_its_checkpoint(ray_session, tmp_path):
     # A smoke epoch takes about 0.1 s: 40 of them leave a window of seconds in which the trial has reported
-    # 2 to 20 epochs (12 left a few tenths, which CI missed once, both trials ending unseen). FIFO, so that
-    # no scheduler stops the trial before its last epoch.
+    # 2 to 20 epochs, wide enough for the half-second uploads to show it. FIFO, so that no scheduler stops
+    # the trial before its last epoch.
     epochs = 40
     args = ["--smoke", "--name", "worker", "--num-samples", "2", "--max-concurrent", "1", "--epochs", str(epochs),
             "--max-failures", "2", "--scheduler", "fifo"]

@@ -115,7 +115,7 @@ def ended_by(frame: pd.DataFrame, seconds: float, *, num_samples: int, time_budg
 
 def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, searcher_name: str, seconds: float,
               searcher_seconds: float | None, searcher=None, epochs: int | None = None,
-              select: str = "validation", ensemble: int = 0, num_samples: int | None = None,
+              select: str = "validation", ensemble: int = 0, num_samples: int,
               time_budget: float | None = None) -> dict:
     """``best.json``'s content: the best config, its test accuracy, and what the sweep cost.
 
@@ -160,8 +160,7 @@ def summarise(job: Job, results, frame: pd.DataFrame, data: MnistData, *, search
         "data_recipe": data.recipe(),
         "wall_seconds": round(seconds, 1),
         "time_budget": time_budget,
-        "ended_by": None if num_samples is None else ended_by(frame, seconds, num_samples=num_samples,
-                                                              time_budget=time_budget),
+        "ended_by": ended_by(frame, seconds, num_samples=num_samples, time_budget=time_budget),
         "searcher_seconds": None if searcher_seconds is None else round(searcher_seconds, 3),
     }
 

@@ -106,8 +106,9 @@ def test_build_starts_from_the_best_config_skips_deleted_checkpoints_and_scores_
     loads.clear()
     frame = frame.assign(error="")
     summary = reports.summarise(job, results, frame, data, searcher_name="fake", seconds=1.0, searcher_seconds=None,
-                                ensemble=5)
+                                ensemble=5, num_samples=len(frame))
     assert sorted(loads) == sorted(stored)[:9]
+    assert summary["ended_by"] == "num_samples" and summary["time_budget"] is None  # every trial done, no budget
     assert summary["best_trial"] == 2 and summary["test_accuracy"] == top1(network(1, 300), data.y_test)
     assert summary["ensemble"]["test_accuracy"] == ensemble.build(Scored(job, data), results, frame, first=1,
                                                                   rounds=5).test_accuracy
